@@ -1,0 +1,113 @@
+/**
+ * What the flows need from the outside world. Adapters (crowd/, saml/, state/) satisfy these
+ * structurally and never import this file's folder; app.ts wires them together.
+ * Every method throws only errors from `errors.ts`.
+ */
+
+/** One Crowd validation factor, names exactly as Crowd spells them (`remote_address`, `X-Forwarded-For`). */
+export interface ValidationFactor {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface CrowdSession {
+  readonly token: string;
+  /** Crowd username as Crowd stores it. */
+  readonly username: string;
+  readonly createdAtMs: number | undefined;
+  readonly expiresAtMs: number | undefined;
+}
+
+export interface CrowdCookieConfig {
+  readonly name: string;
+  /** Empty string / undefined = host-only cookie. No leading dot. */
+  readonly domain: string | undefined;
+  readonly secure: boolean;
+}
+
+export interface CrowdUser {
+  readonly name: string;
+  readonly active: boolean;
+  readonly email: string | undefined;
+  readonly firstName: string | undefined;
+  readonly lastName: string | undefined;
+  readonly displayName: string | undefined;
+}
+
+export interface CrowdPort {
+  /** `POST /session/{token}`: the session, or null when Crowd says the token is invalid (400/404 INVALID_SSO_TOKEN). */
+  validateSession(token: string, factors: readonly ValidationFactor[]): Promise<CrowdSession | null>;
+  /** `POST /session?validate-password=false`. Throws AccessDeniedError (inactive, application access denied), IdentityNotFoundError, Crowd*Error. */
+  createSession(username: string, factors: readonly ValidationFactor[], durationSeconds?: number): Promise<CrowdSession>;
+  /** `DELETE /session/{token}`; an already-invalid token is not an error. */
+  invalidateSession(token: string): Promise<void>;
+  /** `GET /config/cookie`, cached by the adapter. */
+  getCookieConfig(): Promise<CrowdCookieConfig>;
+  /** `GET /user?username=`: null when Crowd answers 404 USER_NOT_FOUND. */
+  getUser(username: string): Promise<CrowdUser | null>;
+}
+
+/** Cached, single-flight token validation (the gate's only Crowd dependency). */
+export interface TokenValidatorPort {
+  /** `cacheKey` distinguishes factor sets (e.g. the client IP); equal keys share one Crowd call. */
+  validate(token: string, factors: readonly ValidationFactor[], cacheKey: string): Promise<CrowdSession | null>;
+  /** Forget a token (after logout). */
+  forget(token: string): void;
+}
+
+/** What a validated SAML assertion says, after every check has passed. */
+export interface SamlProfile {
+  readonly issuer: string;
+  readonly nameId: string;
+  readonly nameIdFormat: string | undefined;
+  readonly sessionIndex: string | undefined;
+  /** Attribute values by Name (and by FriendlyName when present), always arrays of strings. */
+  readonly attributes: Readonly<Record<string, readonly string[]>>;
+  readonly assertionId: string;
+  /** InResponseTo of the response; undefined for an unsolicited (IdP-initiated) response. */
+  readonly inResponseTo: string | undefined;
+  /** Until when the assertion may be used (min of Conditions/NotOnOrAfter and SubjectConfirmationData/NotOnOrAfter). */
+  readonly notOnOrAfterMs: number;
+  readonly sessionNotOnOrAfterMs: number | undefined;
+  readonly authnContextClassRef: string | undefined;
+}
+
+export interface LoginRequest {
+  /** Where to send the browser (IdP SSO URL with SAMLRequest, RelayState and, when signing, SigAlg/Signature). */
+  readonly redirectUrl: string;
+}
+
+export interface SamlPort {
+  /** Build an AuthnRequest (HTTP-Redirect binding) with the given ID for the ACS URL of the host the login started on. */
+  createLoginRequest(options: { acsUrl: string; requestId: string; relayState: string; forceAuthn?: boolean }): Promise<LoginRequest>;
+  /**
+   * Validate a posted `SAMLResponse` (base64) strictly: signature by a pinned IdP key, Issuer, Status,
+   * Destination, bearer SubjectConfirmation (Recipient, NotOnOrAfter, InResponseTo), Audience, time window.
+   * `expectedRequestId` null = an unsolicited response is expected (IdP-initiated).
+   * Does NOT check single use; the flow does that with the replay store.
+   * Throws SamlMalformedError, SamlSignatureError, SamlConditionsError, IdpStatusError.
+   */
+  validateResponse(options: { samlResponse: string; acsUrl: string; expectedRequestId: string | null }): Promise<SamlProfile>;
+  /** SP metadata XML listing one AssertionConsumerService per ACS URL. */
+  metadataXml(acsUrls: readonly string[]): string;
+  /** Throws IdpUnavailableError when the IdP metadata could not be loaded. */
+  checkReady(): Promise<void>;
+}
+
+/** What travels, sealed, in RelayState between the login start and the ACS. */
+export interface LoginState {
+  readonly requestId: string;
+  /** Absolute URL on a configured app host. */
+  readonly returnUrl: string;
+}
+
+export interface StateSealerPort {
+  seal(state: LoginState): Promise<string>;
+  /** Throws RelayStateError when tampered, expired or not ours. */
+  open(sealed: string): Promise<LoginState>;
+}
+
+export interface ReplayStorePort {
+  /** Records `id` as used until `expiresAtMs`; false when it was already used. */
+  markUsed(id: string, expiresAtMs: number): Promise<boolean>;
+}
