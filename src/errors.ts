@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'ERR_CROWD_UNAVAILABLE'
   | 'ERR_CROWD_REJECTED'
   | 'ERR_UPSTREAM_UNAVAILABLE'
-  | 'ERR_UPSTREAM_TIMEOUT';
+  | 'ERR_UPSTREAM_TIMEOUT'
+  | 'ERR_INTERNAL';
 
 export type PageName =
   | 'bad-request'
@@ -64,6 +65,7 @@ export const ERROR_CATALOG: Readonly<Record<Exclude<ErrorCode, 'ERR_CONFIG'>, Ca
   ERR_CROWD_REJECTED: { status: 502, page: 'try-later', reason: 'crowd_rejected', level: 'error', publicMessage: 'The sign-in service refused this server. An administrator has to fix this.' },
   ERR_UPSTREAM_UNAVAILABLE: { status: 502, page: 'upstream-down', reason: 'upstream_unavailable', level: 'error', publicMessage: 'The application is not answering right now. Please try again in a few minutes.' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, page: 'upstream-down', reason: 'upstream_timeout', level: 'error', publicMessage: 'The application took too long to answer. Please try again in a few minutes.' },
+  ERR_INTERNAL: { status: 500, page: 'try-later', reason: 'internal_error', level: 'error', publicMessage: 'Something went wrong on this server. Please try again in a few minutes.' },
 });
 
 export interface SsoProxyErrorOptions {
@@ -134,6 +136,8 @@ export class CrowdUnavailableError extends SsoProxyError { readonly code = 'ERR_
 export class CrowdRejectedError extends SsoProxyError { readonly code = 'ERR_CROWD_REJECTED' as const; }
 export class UpstreamUnavailableError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_UNAVAILABLE' as const; }
 export class UpstreamTimeoutError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_TIMEOUT' as const; }
+/** A bug or an unexpected library failure; wraps the original as `cause`. */
+export class InternalError extends SsoProxyError { readonly code = 'ERR_INTERNAL' as const; }
 
 export function isSsoProxyError(value: unknown): value is SsoProxyError {
   return value instanceof SsoProxyError;

@@ -111,3 +111,9 @@ export interface ReplayStorePort {
   /** Records `id` as used until `expiresAtMs`; false when it was already used. */
   markUsed(id: string, expiresAtMs: number): Promise<boolean>;
 }
+
+/** The validation factors for one client, and the cache key that identifies them. */
+export interface FactorSet {
+  readonly factors: readonly ValidationFactor[];
+  readonly cacheKey: string;
+}

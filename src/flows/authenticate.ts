@@ -1,0 +1,36 @@
+import type { CrowdSession, FactorSet, TokenValidatorPort } from './ports.js';
+
+export interface AuthenticatorDeps {
+  readonly tokens: TokenValidatorPort;
+  readonly validationFactors: (clientIp: string) => FactorSet;
+}
+
+export interface Authenticated {
+  readonly token: string;
+  readonly session: CrowdSession;
+}
+
+/** Browsers can hold a stale host-only cookie beside the domain cookie; look at a few, never at unbounded input. */
+const MAX_CANDIDATES = 3;
+
+/**
+ * The gate: is one of the request's Crowd tokens valid for this client? Candidates are tried in the
+ * order the browser sent them; the first valid one wins. Crowd errors propagate (the caller answers 503).
+ */
+export function createAuthenticator(deps: AuthenticatorDeps) {
+  return {
+    async authenticate(candidates: readonly string[], clientIp: string): Promise<Authenticated | undefined> {
+      if (candidates.length === 0) return undefined;
+      const { factors, cacheKey } = deps.validationFactors(clientIp);
+      const count = Math.min(candidates.length, MAX_CANDIDATES);
+      for (let i = 0; i < count; i++) {
+        const token = candidates[i] as string;
+        const session = await deps.tokens.validate(token, factors, cacheKey);
+        if (session !== null) return { token, session };
+      }
+      return undefined;
+    },
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -1,0 +1,119 @@
+import type { UsernameSource } from '../config/runtime-config.js';
+import { AccessDeniedError, IdentityNotFoundError, RelayStateError, SamlReplayError } from '../errors.js';
+import { resolveUsername } from '../identity/resolve-username.js';
+import { serializeCrowdCookie, serializeCrowdCookieClears } from '../policy/crowd-cookie.js';
+import type { ReturnUrlPolicy } from '../policy/return-url.js';
+import type { CrowdPort, FactorSet, ReplayStorePort, SamlPort, SamlProfile, StateSealerPort } from './ports.js';
+
+export interface LoginCompleterDeps {
+  readonly saml: Pick<SamlPort, 'validateResponse'>;
+  readonly sealer: Pick<StateSealerPort, 'open'>;
+  readonly replay: ReplayStorePort;
+  readonly crowd: Pick<CrowdPort, 'getUser' | 'createSession' | 'getCookieConfig'>;
+  readonly returnUrls: ReturnUrlPolicy;
+  readonly acsUrl: (host: string) => string;
+  /** Where an unsolicited (IdP-initiated) login lands on this host: the app's start page. */
+  readonly startUrl: (host: string) => string;
+  readonly allowIdpInitiated: boolean;
+  readonly username: UsernameSource;
+  readonly validationFactors: (clientIp: string) => FactorSet;
+  readonly sessionDurationSeconds: number | undefined;
+  /** Tells whether a RelayState value has the shape of a sealed state (vs. an IdP-initiated RelayState URL). */
+  readonly looksSealed: (relayState: string) => boolean;
+}
+
+export interface CompleteLoginInput {
+  readonly host: string;
+  readonly samlResponse: string;
+  readonly relayState: string | undefined;
+  readonly clientIp: string;
+}
+
+export interface CompletedLogin {
+  readonly redirectUrl: string;
+  readonly setCookies: readonly string[];
+  readonly username: string;
+  readonly token: string;
+  readonly profile: SamlProfile;
+  readonly unsolicited: boolean;
+}
+
+interface Expectation {
+  readonly requestId: string | null;
+  readonly returnUrl: string;
+}
+
+/**
+ * The ACS use case: RelayState → strict SAML validation → single use → Crowd user → Crowd session → cookie.
+ * Every refusal is a typed error; the HTTP layer turns it into a page and one log line.
+ */
+export function createLoginCompleter(deps: LoginCompleterDeps) {
+  async function expectation(input: CompleteLoginInput): Promise<Expectation> {
+    const relayState = input.relayState ?? '';
+    if (relayState !== '' && deps.looksSealed(relayState)) {
+      const state = await deps.sealer.open(relayState);
+      // The state was sealed by us with a validated URL; check again in case the host list changed since.
+      const returnUrl = deps.returnUrls.resolve(state.returnUrl, input.host);
+      if (returnUrl === undefined) {
+        throw new RelayStateError(`the return URL in the login state is no longer on a configured app host (apps[].hosts): ${state.returnUrl}`, {
+          detail: 'return_url_not_allowed',
+        });
+      }
+      return { requestId: state.requestId, returnUrl };
+    }
+    if (!deps.allowIdpInitiated) {
+      throw new RelayStateError(
+        'an unsolicited (IdP-initiated) SAML response arrived but saml.allowIdpInitiated is false; start the login from the application URL, or enable it',
+        { detail: 'unsolicited_disabled' },
+      );
+    }
+    // IdP-initiated: a RelayState, if any, may name a page on a configured host; anything else lands on the start page.
+    const returnUrl = (relayState !== '' ? deps.returnUrls.resolve(relayState, input.host) : undefined) ?? deps.startUrl(input.host);
+    return { requestId: null, returnUrl };
+  }
+
+  return {
+    async complete(input: CompleteLoginInput): Promise<CompletedLogin> {
+      const expected = await expectation(input);
+      const profile = await deps.saml.validateResponse({
+        samlResponse: input.samlResponse,
+        acsUrl: deps.acsUrl(input.host),
+        expectedRequestId: expected.requestId,
+      });
+      if (!(await deps.replay.markUsed(profile.assertionId, profile.notOnOrAfterMs))) {
+        throw new SamlReplayError(`assertion ${profile.assertionId} from ${profile.issuer} was already used (NameID ${profile.nameId})`, { detail: 'assertion_reused' });
+      }
+
+      const requested = resolveUsername(deps.username, profile);
+      const user = await deps.crowd.getUser(requested);
+      if (user === null) {
+        throw new IdentityNotFoundError(`IdP identity "${profile.nameId}" maps to Crowd username "${requested}", which does not exist in Crowd`, {
+          detail: 'crowd_user_not_found',
+        });
+      }
+      if (!user.active) {
+        throw new AccessDeniedError(`Crowd user "${user.name}" is inactive`, {
+          detail: 'INACTIVE_ACCOUNT',
+          publicMessage: 'Your account is deactivated. Ask your administrator to reactivate it.',
+        });
+      }
+
+      const { factors } = deps.validationFactors(input.clientIp);
+      const session = await deps.crowd.createSession(user.name, factors, deps.sessionDurationSeconds);
+      const cookie = await deps.crowd.getCookieConfig();
+      const setCookies = [serializeCrowdCookie(cookie, session.token)];
+      if (cookie.domain) setCookies.unshift(serializeCrowdCookieClears(cookie, 'host-only'));
+
+      return {
+        redirectUrl: expected.returnUrl,
+        setCookies,
+        username: session.username || user.name,
+        token: session.token,
+        profile,
+        unsolicited: expected.requestId === null,
+      };
+    },
+  };
+}
+
+export type LoginCompleter = ReturnType<typeof createLoginCompleter>;

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AppConfig } from '../config/runtime-config.js';
+import { BadRequestError, UnknownHostError } from '../errors.js';
+import type { Authenticator } from '../flows/authenticate.js';
+import type { LoginCompleter } from '../flows/complete-login.js';
+import type { CrowdCookieConfig } from '../flows/ports.js';
+import type { LoginStarter } from '../flows/start-login.js';
+import type { Logger } from '../observability/logger.js';
+import { isBrowserNavigation } from '../policy/request-kind.js';
+import type { ReturnUrlPolicy } from '../policy/return-url.js';
+import type { Router } from '../policy/route.js';
+import type { ClientAddressResolver } from '../proxy/client-address.js';
+import { findCookieValues, rewriteCookieHeader } from '../proxy/cookie-header.js';
+import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
+import { readFormBody } from './read-form-body.js';
+import { redirect, respondError, sendJson, sendPage } from './respond.js';
+
+export interface Readiness {
+  readonly ok: boolean;
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+export interface RequestHandlerDeps {
+  readonly logger: Logger;
+  readonly publicScheme: 'http' | 'https';
+  readonly listenerProto: 'http' | 'https';
+  readonly acsMaxBodyBytes: number;
+  readonly router: Router;
+  readonly returnUrls: ReturnUrlPolicy;
+  readonly resolveClient: ClientAddressResolver;
+  readonly forwarder: Forwarder;
+  readonly authenticator: Authenticator;
+  readonly loginStarter: LoginStarter;
+  readonly loginCompleter: LoginCompleter;
+  readonly cookieConfig: () => Promise<CrowdCookieConfig>;
+  readonly metadataXml: () => string;
+  readonly readiness: () => Promise<Readiness>;
+}
+
+/** Per-request facts, all set once in the constructor (no per-request closures on the hot path). */
+class RequestContext {
+  readonly reqId: string;
+  readonly host: string | undefined;
+  readonly path: string;
+  readonly query: string;
+  app: AppConfig | undefined;
+
+  constructor(req: IncomingMessage) {
+    this.reqId = randomUUID();
+    this.host = req.headers.host?.toLowerCase();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q < 0 ? url : url.slice(0, q);
+    this.query = q < 0 ? '' : url.slice(q + 1);
+    this.app = undefined;
+  }
+}
+
+const UNAUTHENTICATED_BODY = Object.freeze({
+  error: 'ERR_UNAUTHENTICATED',
+  message: 'Not signed in. Open the application in a browser to sign in, or send the credentials the application accepts.',
+});
+
+/**
+ * The request entry: route by Host, then either a built-in endpoint, or the gate (valid Crowd cookie →
+ * forward; browser without one → IdP; anything else → 401). Every failure ends in `respondError`.
+ */
+export function createRequestHandler(deps: RequestHandlerDeps) {
+  const { logger, router } = deps;
+
+  function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+    respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name });
+  }
+
+  /** The forwarding context when the request carries a valid Crowd session, else undefined. */
+  async function authenticate(req: IncomingMessage, ctx: RequestContext, app: AppConfig): Promise<ForwardContext | undefined> {
+    const client = deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto);
+    const cookie = await deps.cookieConfig();
+    const candidates = findCookieValues(req.headers.cookie, cookie.name);
+    const authenticated = await deps.authenticator.authenticate(candidates, client.clientIp);
+    if (authenticated === undefined) return undefined;
+    return {
+      app,
+      clientIp: client.clientIp,
+      proto: client.proto ?? deps.publicScheme,
+      host: ctx.host as string,
+      requestId: ctx.reqId,
+      // Exactly one Crowd cookie upstream, the valid one (apps read the first; a stale one may precede it).
+      cookieHeader: candidates.length === 1 ? undefined : rewriteCookieHeader(req.headers.cookie, cookie.name, authenticated.token),
+    };
+  }
+
+  async function gate(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, app: AppConfig): Promise<void> {
+    const forward = await authenticate(req, ctx, app);
+    if (forward !== undefined) {
+      deps.forwarder.forward(req, res, forward);
+      return;
+    }
+    const host = ctx.host as string;
+    if (
+      isBrowserNavigation({
+        method: req.method,
+        accept: req.headers.accept,
+        secFetchMode: req.headers['sec-fetch-mode'] as string | undefined,
+        secFetchDest: req.headers['sec-fetch-dest'] as string | undefined,
+        xRequestedWith: req.headers['x-requested-with'] as string | undefined,
+      })
+    ) {
+      const returnUrl = deps.returnUrls.resolve(req.url ?? '/', host) ?? deps.returnUrls.absolute(host, app.startPath);
+      redirect(res, 302, await deps.loginStarter.start(host, returnUrl));
+      return;
+    }
+    sendJson(res, 401, { ...UNAUTHENTICATED_BODY, requestId: ctx.reqId });
+  }
+
+  async function acs(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+    if (req.method !== 'POST') {
+      sendPage(res, 'bad-request', { status: 405, message: 'The sign-in endpoint only accepts a form post from your identity provider.', requestId: ctx.reqId }, { allow: 'POST' });
+      return;
+    }
+    const form = await readFormBody(req, deps.acsMaxBodyBytes);
+    const samlResponse = form.get('SAMLResponse');
+    if (samlResponse === null || samlResponse === '') {
+      throw new BadRequestError('the ACS post has no SAMLResponse field', { detail: 'acs_no_saml_response' });
+    }
+    const client = deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto);
+    const login = await deps.loginCompleter.complete({
+      host: ctx.host as string,
+      samlResponse,
+      relayState: form.get('RelayState') ?? undefined,
+      clientIp: client.clientIp,
+    });
+    logger.info(
+      {
+        reqId: ctx.reqId,
+        host: ctx.host,
+        app: ctx.app?.name,
+        event: 'login',
+        outcome: 'success',
+        user: login.username,
+        nameId: login.profile.nameId,
+        idp: login.profile.issuer,
+        unsolicited: login.unsolicited,
+        clientIp: client.clientIp,
+      },
+      'login succeeded',
+    );
+    redirect(res, 303, login.redirectUrl, { 'set-cookie': [...login.setCookies] });
+  }
+
+  async function endpoint(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, name: string | undefined, app: AppConfig): Promise<void> {
+    switch (name) {
+      case 'saml/acs':
+        return acs(req, res, ctx);
+      case 'saml/metadata': {
+        const xml = deps.metadataXml();
+        res.writeHead(200, { 'content-type': 'application/samlmetadata+xml; charset=utf-8', 'content-length': Buffer.byteLength(xml) });
+        res.end(xml);
+        return;
+      }
+      case 'login': {
+        const host = ctx.host as string;
+        const requested = new URLSearchParams(ctx.query).get('return');
+        const returnUrl = (requested === null ? undefined : deps.returnUrls.resolve(requested, host)) ?? deps.returnUrls.absolute(host, app.startPath);
+        redirect(res, 302, await deps.loginStarter.start(host, returnUrl));
+        return;
+      }
+      case 'health':
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      case 'ready': {
+        const readiness = await deps.readiness();
+        sendJson(res, readiness.ok ? 200 : 503, { status: readiness.ok ? 'ready' : 'not ready', checks: readiness.checks });
+        return;
+      }
+      default:
+        sendPage(res, 'not-found', { status: 404, message: 'There is no such page on the sign-in service.', requestId: ctx.reqId });
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+    if (!ctx.path.startsWith('/')) throw new BadRequestError(`request target "${req.url?.slice(0, 200)}" is not a path`, { detail: 'request_target' });
+    const route = router.route(ctx.host, ctx.path);
+    if (route.kind === 'unknown-host') {
+      throw new UnknownHostError(`no app in apps[].hosts serves host "${ctx.host?.slice(0, 200) ?? '(none)'}"`, { detail: 'unknown_host' });
+    }
+    ctx.app = route.app;
+    if (route.kind === 'endpoint') return endpoint(req, res, ctx, route.endpoint, route.app);
+    return gate(req, res, ctx, route.app);
+  }
+
+  return {
+    onRequest(req: IncomingMessage, res: ServerResponse): void {
+      const ctx = new RequestContext(req);
+      handle(req, res, ctx).catch((error: unknown) => fail(error, req, res, ctx));
+    },
+
+    /** WebSocket upgrades: forwarded only for a valid Crowd session; never redirected. */
+    onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      const ctx = new RequestContext(req);
+      const refuse = (status: number, text: string): void => {
+        socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      };
+      socket.on('error', () => socket.destroy());
+      const route = router.route(ctx.host, ctx.path);
+      if (route.kind !== 'app') {
+        refuse(route.kind === 'unknown-host' ? 421 : 404, route.kind === 'unknown-host' ? 'Misdirected Request' : 'Not Found');
+        return;
+      }
+      authenticate(req, ctx, route.app)
+        .then((forward) => {
+          if (forward === undefined) refuse(401, 'Unauthorized');
+          else deps.forwarder.forwardUpgrade(req, socket, head, forward);
+        })
+        .catch((error: unknown) => {
+          logger.error({ reqId: ctx.reqId, host: ctx.host, app: route.app.name, err: error }, 'WebSocket upgrade refused: the session could not be checked');
+          refuse(503, 'Service Unavailable');
+        });
+    },
+  };
+}
+
+export type RequestHandler = ReturnType<typeof createRequestHandler>;

@@ -1,0 +1,89 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InternalError, isSsoProxyError, type SsoProxyError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { renderPage, type PageContent } from './pages.js';
+
+/** Fields every error log line carries (the fixed log field list). */
+export interface ErrorLogFields {
+  readonly reqId: string;
+  readonly host: string | undefined;
+  readonly app: string | undefined;
+}
+
+const NO_STORE = 'no-store';
+
+/** Whether the client wants a page (a browser) or a short JSON body (XHR, API clients). */
+export function wantsHtml(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  return accept !== undefined && accept.includes('text/html') && req.headers['x-requested-with'] === undefined;
+}
+
+export function sendPage(res: ServerResponse, page: Parameters<typeof renderPage>[0], content: PageContent, headers: Record<string, string> = {}): void {
+  const body = renderPage(page, content);
+  res.writeHead(content.status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': NO_STORE,
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    ...headers,
+  });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': NO_STORE, ...headers });
+  res.end(body);
+}
+
+export function redirect(res: ServerResponse, status: 302 | 303, location: string, headers: Record<string, string | string[]> = {}): void {
+  res.writeHead(status, { location, 'cache-control': NO_STORE, 'content-length': 0, ...headers });
+  res.end();
+}
+
+/** The cause chain as plain messages, for the log (never shown to the browser). */
+function causes(error: unknown): string[] {
+  const out: string[] = [];
+  let current = (error as { cause?: unknown } | undefined)?.cause;
+  for (let depth = 0; current !== undefined && depth < 5; depth++) {
+    out.push(current instanceof Error ? `${current.name}: ${current.message}` : String(current));
+    current = (current as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+/**
+ * The one place errors become responses and log lines: the page (or JSON) shows plain words and the
+ * request id; the log has the code, reason, detail and cause chain.
+ */
+export function respondError(logger: Logger, error: unknown, req: IncomingMessage, res: ServerResponse, fields: ErrorLogFields): void {
+  const failure: SsoProxyError = isSsoProxyError(error)
+    ? error
+    : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
+  const entry = failure.entry;
+  logger[entry.level](
+    {
+      reqId: fields.reqId,
+      host: fields.host,
+      app: fields.app,
+      code: failure.code,
+      reason: entry.reason,
+      detail: failure.detail,
+      status: entry.status,
+      causes: causes(failure),
+      ...(isSsoProxyError(error) ? {} : { stack: (error as Error | undefined)?.stack }),
+    },
+    failure.message,
+  );
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = entry.status === 413 ? { connection: 'close' } : {};
+  if (wantsHtml(req)) {
+    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId }, headers);
+  } else {
+    sendJson(res, entry.status, { error: failure.code, reason: entry.reason, message: failure.publicMessage, requestId: fields.reqId }, headers);
+  }
+}

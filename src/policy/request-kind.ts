@@ -1,0 +1,22 @@
+/**
+ * Whether a request is a top-level browser navigation (which may be sent to the IdP) or anything else
+ * (XHR, fetch, API client, non-GET), which gets a 401 instead of a redirect it could not follow.
+ * Pure: reads only the few headers it needs.
+ */
+export interface RequestKindFacts {
+  readonly method: string | undefined;
+  readonly accept: string | undefined;
+  readonly secFetchMode: string | undefined;
+  readonly secFetchDest: string | undefined;
+  readonly xRequestedWith: string | undefined;
+}
+
+export function isBrowserNavigation(facts: RequestKindFacts): boolean {
+  if (facts.method !== 'GET' && facts.method !== 'HEAD') return false;
+  if (facts.xRequestedWith !== undefined && facts.xRequestedWith.toLowerCase() === 'xmlhttprequest') return false;
+  if (facts.secFetchMode !== undefined) {
+    // Modern browsers say exactly what this is; only a navigation of a document (or frame) may be redirected.
+    return facts.secFetchMode === 'navigate' && (facts.secFetchDest === undefined || facts.secFetchDest === 'document' || facts.secFetchDest === 'iframe' || facts.secFetchDest === 'frame');
+  }
+  return facts.accept !== undefined && facts.accept.includes('text/html');
+}

@@ -1,0 +1,81 @@
+import { hkdfSync } from 'node:crypto';
+import { EncryptJWT, jwtDecrypt } from 'jose';
+import { RelayStateError } from '../errors.js';
+
+/** The sealed login state (shape mirrors the flows' LoginState; adapters never import flows). */
+export interface SealedLoginState {
+  readonly requestId: string;
+  readonly returnUrl: string;
+}
+
+export interface LoginStateSealerOptions {
+  /** config.stateSecret: at least 32 bytes, identical on every instance. */
+  readonly secret: Uint8Array;
+  /** How long a started login may take (config.saml.loginTimeoutMs). */
+  readonly ttlMs: number;
+  readonly now?: () => number;
+}
+
+export interface LoginStateSealer {
+  seal(state: SealedLoginState): Promise<string>;
+  open(sealed: string): Promise<SealedLoginState>;
+}
+
+const AUDIENCE = 'crowd-sso-proxy:login-state';
+/** A sealed state is a compact JWE: five base64url parts. Anything longer than this is not ours. */
+const MAX_SEALED_LENGTH = 4096;
+
+/**
+ * Seals the login state into RelayState (JWE, dir + A256GCM, key derived from config.stateSecret with HKDF),
+ * so whichever instance receives the ACS POST can finish the login without shared memory.
+ */
+export function createLoginStateSealer(options: LoginStateSealerOptions): LoginStateSealer {
+  const key = new Uint8Array(hkdfSync('sha256', options.secret, new Uint8Array(0), 'crowd-sso-proxy login state v1', 32));
+  const now = options.now ?? Date.now;
+  const ttlSeconds = Math.max(1, Math.floor(options.ttlMs / 1000));
+
+  return {
+    async seal(state) {
+      const issuedAt = Math.floor(now() / 1000);
+      return new EncryptJWT({ rid: state.requestId, ret: state.returnUrl })
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+        .setAudience(AUDIENCE)
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + ttlSeconds)
+        .encrypt(key);
+    },
+    async open(sealed) {
+      if (sealed.length === 0 || sealed.length > MAX_SEALED_LENGTH) {
+        throw new RelayStateError('RelayState is empty or too long to be a login state issued by this proxy', { detail: 'relay_state_shape' });
+      }
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtDecrypt(sealed, key, {
+          audience: AUDIENCE,
+          currentDate: new Date(now()),
+          keyManagementAlgorithms: ['dir'],
+          contentEncryptionAlgorithms: ['A256GCM'],
+          requiredClaims: ['exp', 'iat'],
+        }));
+      } catch (error) {
+        const expired = (error as { code?: string }).code === 'ERR_JWT_EXPIRED';
+        throw new RelayStateError(
+          expired
+            ? `the login state expired (saml.loginTimeoutSeconds); the user took too long at the IdP`
+            : 'RelayState is not a login state sealed by this proxy (tampered, or stateSecret differs between instances)',
+          { cause: error, detail: expired ? 'relay_state_expired' : 'relay_state_unsealable' },
+        );
+      }
+      const { rid, ret } = payload;
+      if (typeof rid !== 'string' || typeof ret !== 'string') {
+        throw new RelayStateError('the login state lacks its request id or return URL', { detail: 'relay_state_claims' });
+      }
+      return { requestId: rid, returnUrl: ret };
+    },
+  };
+}
+
+/** A cheap test for "this looks like a sealed state" (compact JWE: 5 dot-separated base64url parts). */
+export function looksSealed(value: string): boolean {
+  return /^[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/.test(value);
+}

@@ -1,0 +1,29 @@
+import t from 'tap';
+import type { AppConfig } from '../../../src/config/runtime-config.js';
+import { createRouter } from '../../../src/policy/route.js';
+
+const app = (name: string, hosts: string[]): AppConfig => ({ name, hosts, upstream: new URL('http://127.0.0.1:1'), startPath: '/', upstreamTimeoutMs: 1000 });
+const jira = app('jira', ['jira.example.com', 'jira.example.com:8443']);
+const confluence = app('confluence', ['wiki.example.com']);
+const router = createRouter([jira, confluence], '/_sso');
+
+t.test('routes by Host header, case-insensitively', async (t) => {
+  t.same(router.route('jira.example.com', '/browse/X-1'), { kind: 'app', app: jira });
+  t.same(router.route('JIRA.Example.com:8443', '/'), { kind: 'app', app: jira });
+  t.same(router.route('wiki.example.com', '/display/X'), { kind: 'app', app: confluence });
+});
+
+t.test('unknown or missing hosts are not routed anywhere', async (t) => {
+  for (const host of [undefined, '', 'evil.example.net', 'jira.example.com:9999', 'jira.example.com.evil.example.net']) {
+    t.same(router.route(host, '/'), { kind: 'unknown-host' }, String(host));
+  }
+});
+
+t.test('the reserved prefix reaches the built-in endpoints on every app host', async (t) => {
+  for (const endpoint of ['saml/acs', 'saml/metadata', 'login', 'health', 'ready'] as const) {
+    t.same(router.route('wiki.example.com', `/_sso/${endpoint}`), { kind: 'endpoint', app: confluence, endpoint });
+  }
+  t.same(router.route('jira.example.com', '/_sso/nope'), { kind: 'endpoint', app: jira, endpoint: undefined });
+  t.same(router.route('jira.example.com', '/_sso'), { kind: 'endpoint', app: jira, endpoint: undefined });
+  t.same(router.route('jira.example.com', '/_ssox/login'), { kind: 'app', app: jira }, 'a path merely starting like the prefix is the app\'s');
+});

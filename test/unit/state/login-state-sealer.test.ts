@@ -1,0 +1,46 @@
+import t from 'tap';
+import { RelayStateError } from '../../../src/errors.js';
+import { createLoginStateSealer, looksSealed } from '../../../src/state/login-state-sealer.js';
+
+const secret = new TextEncoder().encode('a-test-state-secret-of-at-least-32-bytes!');
+const state = { requestId: '_0123456789abcdef', returnUrl: 'https://jira.example.com/browse/ABC-1?x=1' };
+
+t.test('a sealed state opens on any instance with the same secret', async (t) => {
+  const clock = { now: 1_700_000_000_000 };
+  const a = createLoginStateSealer({ secret, ttlMs: 600_000, now: () => clock.now });
+  const b = createLoginStateSealer({ secret, ttlMs: 600_000, now: () => clock.now });
+  const sealed = await a.seal(state);
+  t.ok(looksSealed(sealed));
+  t.notMatch(sealed, /jira\.example\.com/, 'the return URL is encrypted, not just signed');
+  t.ok(sealed.length < 600, `RelayState stays short (${sealed.length} chars)`);
+  t.same(await b.open(sealed), state);
+});
+
+t.test('expired, tampered and foreign states are refused', async (t) => {
+  const clock = { now: 1_700_000_000_000 };
+  const sealer = createLoginStateSealer({ secret, ttlMs: 600_000, now: () => clock.now });
+  const sealed = await sealer.seal(state);
+
+  clock.now += 601_000;
+  const expired = await sealer.open(sealed).catch((e: unknown) => e);
+  t.type(expired, RelayStateError);
+  t.equal((expired as RelayStateError).detail, 'relay_state_expired');
+  clock.now -= 601_000;
+
+  const parts = sealed.split('.');
+  const ciphertext = parts[3] as string;
+  parts[3] = (ciphertext[0] === 'A' ? 'B' : 'A') + ciphertext.slice(1);
+  await t.rejects(sealer.open(parts.join('.')), RelayStateError, 'tampered ciphertext');
+
+  const other = createLoginStateSealer({ secret: new TextEncoder().encode('another-secret-of-at-least-32-bytes-long'), ttlMs: 600_000, now: () => clock.now });
+  await t.rejects(other.open(sealed), RelayStateError, 'sealed with another secret');
+  await t.rejects(sealer.open('https://jira.example.com/'), RelayStateError, 'a URL is not a state');
+  await t.rejects(sealer.open('x'.repeat(5000)), RelayStateError, 'oversized');
+  await t.rejects(sealer.open(''), RelayStateError, 'empty');
+});
+
+t.test('looksSealed tells a state from an IdP-initiated RelayState URL', async (t) => {
+  t.notOk(looksSealed('https://jira.example.com/browse/X-1'));
+  t.notOk(looksSealed('/browse/X-1'));
+  t.ok(looksSealed('eyJh.x.y.z.w'));
+});
