@@ -1,0 +1,90 @@
+import { request } from 'undici';
+import type { RuntimeConfig } from '../config/runtime-config.js';
+import { createCrowdClient } from '../crowd/crowd-client.js';
+import { createServiceProvider } from '../saml/service-provider.js';
+
+export interface CheckItem {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface CheckReport {
+  readonly ok: boolean;
+  readonly items: readonly CheckItem[];
+}
+
+const UPSTREAM_CHECK_TIMEOUT_MS = 5_000;
+const DAY_MS = 86_400_000;
+/** Certificates closer to expiry than this are reported as a problem. */
+const CERT_WARNING_DAYS = 30;
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+async function checkCrowd(config: RuntimeConfig): Promise<CheckItem[]> {
+  const crowd = createCrowdClient(config.crowd);
+  try {
+    const cookie = await crowd.getCookieConfig();
+    return [
+      { name: 'crowd', ok: true, detail: `application "${config.crowd.applicationName}" authenticated at ${config.crowd.baseUrl}` },
+      {
+        name: 'crowd cookie',
+        ok: true,
+        detail: `name ${cookie.name}, domain ${cookie.domain ?? '(host-only)'}, secure ${cookie.secure ? 'yes' : 'no'}${
+          cookie.secure && config.publicScheme !== 'https' ? ' — WARNING: Secure cookie but publicScheme is http; browsers will not send it' : ''
+        }`,
+      },
+    ];
+  } catch (error) {
+    return [{ name: 'crowd', ok: false, detail: message(error) }];
+  } finally {
+    await crowd.close();
+  }
+}
+
+async function checkIdp(config: RuntimeConfig, now: number): Promise<CheckItem[]> {
+  try {
+    const sp = await createServiceProvider(config.saml);
+    await sp.close();
+    const certs = sp.idp.signingCerts.map((cert) => ({ ...cert, days: Math.floor((cert.notAfter.getTime() - now) / DAY_MS) }));
+    const soonest = Math.min(...certs.map((cert) => cert.days));
+    return [
+      { name: 'idp', ok: true, detail: `entity ${sp.idp.entityId}, SSO ${sp.idp.ssoUrl}${sp.idp.sloUrl ? `, SLO ${sp.idp.sloUrl}` : ''}` },
+      {
+        name: 'idp certificates',
+        ok: soonest >= 0,
+        detail: certs.map((cert) => `${cert.subject} expires in ${cert.days} days${cert.days < CERT_WARNING_DAYS ? ' (renew soon!)' : ''}`).join('; '),
+      },
+    ];
+  } catch (error) {
+    return [{ name: 'idp', ok: false, detail: message(error) }];
+  }
+}
+
+async function checkUpstream(app: RuntimeConfig['apps'][number]): Promise<CheckItem> {
+  try {
+    const response = await request(app.upstream, {
+      method: 'GET',
+      headers: { host: app.hosts[0] as string },
+      headersTimeout: UPSTREAM_CHECK_TIMEOUT_MS,
+      bodyTimeout: UPSTREAM_CHECK_TIMEOUT_MS,
+      signal: AbortSignal.timeout(UPSTREAM_CHECK_TIMEOUT_MS),
+    });
+    await response.body.dump();
+    return { name: `upstream ${app.name}`, ok: true, detail: `${app.upstream.href} answered HTTP ${response.statusCode}` };
+  } catch (error) {
+    return { name: `upstream ${app.name}`, ok: false, detail: `${app.upstream.href} did not answer (apps[].upstream): ${message(error)}` };
+  }
+}
+
+/** Everything `check` verifies: Crowd auth + cookie config, IdP metadata and certificates, each upstream answering. */
+export async function runCheck(config: RuntimeConfig, now: number = Date.now()): Promise<CheckReport> {
+  const configItem: CheckItem = {
+    name: 'config',
+    ok: true,
+    detail: `${config.apps.length} app(s): ${config.apps.map((app) => `${app.name} (${app.hosts.join(', ')})`).join('; ')}`,
+  };
+  const [crowd, idp, upstreams] = await Promise.all([checkCrowd(config), checkIdp(config, now), Promise.all(config.apps.map(checkUpstream))]);
+  const items = [configItem, ...crowd, ...idp, ...upstreams];
+  return { ok: items.every((item) => item.ok), items };
+}

@@ -1,0 +1,147 @@
+/**
+ * The `crowd-sso-proxy` command: serve | check | metadata. Parses flags, loads the configuration and
+ * hands over to app.ts; no business logic. Exit codes: 0 ok, 1 failure or failed check, 2 invalid
+ * configuration or command line.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import yargs from 'yargs';
+import { createApp, renderSpMetadata, runCheck, type CheckReport } from '../app.js';
+import { isConfigError, loadConfig } from '../config/load-config.js';
+import { packageFilePath } from '../config/package-file.js';
+import type { RuntimeConfig } from '../config/runtime-config.js';
+
+export interface CliIo {
+  readonly stdout: Pick<NodeJS.WritableStream, 'write'>;
+  readonly stderr: Pick<NodeJS.WritableStream, 'write'>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+type Command = 'serve' | 'check' | 'metadata';
+
+interface Invocation {
+  readonly command: Command;
+  readonly configPath: string;
+  readonly logLevel: string | undefined;
+}
+
+const NAME = 'crowd-sso-proxy';
+const LOG_LEVELS: readonly RuntimeConfig['logLevel'][] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const parsed = await parseArguments(argv, io);
+  if (typeof parsed === 'number') return parsed;
+  const configPath = resolve(parsed.configPath);
+  try {
+    const config = await loadConfig(configPath, { env: io.env, logLevel: parsed.logLevel });
+    switch (parsed.command) {
+      case 'serve':
+        return await serve(config);
+      case 'check':
+        return printCheck(await runCheck(config), io);
+      case 'metadata': {
+        const xml = await renderSpMetadata(config);
+        io.stdout.write(xml.endsWith('\n') ? xml : `${xml}\n`);
+        return EXIT_OK;
+      }
+    }
+  } catch (error) {
+    if (isConfigError(error)) {
+      const lines = error.problems.map((p) => `  - ${p.path === '' ? p.message : `${p.path}: ${p.message}`}\n`);
+      io.stderr.write(`${NAME}: invalid configuration in ${configPath}:\n${lines.join('')}`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`${NAME}: ${describeError(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** The invocation, or the exit code when yargs already answered (--help, --version, a usage error). */
+async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invocation | number> {
+  let command: Command = 'serve';
+  const parser = yargs()
+    .scriptName(NAME)
+    .usage(`$0 [serve|check|metadata] [options]\n\nSAML single sign-on in front of Atlassian applications connected to Atlassian Crowd.`)
+    .command(['serve', '$0'], 'Run the proxy until SIGTERM or SIGINT (the default command)', () => undefined, () => {
+      command = 'serve';
+    })
+    .command('check', 'Check the configuration, Crowd, the IdP and every upstream, then exit (1 when something fails)', () => undefined, () => {
+      command = 'check';
+    })
+    .command('metadata', 'Print the SAML SP metadata XML to register at the IdP', () => undefined, () => {
+      command = 'metadata';
+    })
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      default: io.env.CROWD_SSO_PROXY_CONFIG ?? 'proxy.config.json',
+      describe: 'Configuration file (JSON with comments); env CROWD_SSO_PROXY_CONFIG',
+    })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'Overrides logLevel of the configuration file' })
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version(await readVersion())
+    .exitProcess(false)
+    .wrap(100);
+
+  const outcome = await new Promise<{ error: Error | undefined; args: Record<string, unknown>; output: string }>((done) => {
+    void parser.parse([...argv], {}, (error: Error | undefined | null, args: Record<string, unknown>, output: string) => {
+      done({ error: error ?? undefined, args, output });
+    });
+  });
+  if (outcome.error !== undefined) {
+    io.stderr.write(`${outcome.output}\n`);
+    return EXIT_USAGE;
+  }
+  if (outcome.output !== '') {
+    io.stdout.write(`${outcome.output}\n`);
+    return EXIT_OK;
+  }
+  const logLevel = outcome.args['log-level'];
+  return { command, configPath: String(outcome.args.config), logLevel: typeof logLevel === 'string' ? logLevel : undefined };
+}
+
+async function serve(config: RuntimeConfig): Promise<number> {
+  const app = await createApp(config, { logLevel: config.logLevel });
+  await app.listen();
+  await new Promise<void>((stopped) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      stopped();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  // A second signal now ends the process the default way, should closing hang.
+  await app.close();
+  return EXIT_OK;
+}
+
+function printCheck(report: CheckReport, io: CliIo): number {
+  const width = Math.max(0, ...report.items.map((item) => item.name.length));
+  for (const item of report.items) {
+    io.stdout.write(`${item.ok ? '✔' : '✖'} ${item.name.padEnd(width)}  ${item.detail}\n`);
+  }
+  return report.ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+async function readVersion(): Promise<string> {
+  const manifest: unknown = JSON.parse(await readFile(packageFilePath('package.json'), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
+  return typeof version === 'string' ? version : 'unknown';
+}
+
+/** The message and its causes, for an administrator reading the terminal. */
+function describeError(error: unknown): string {
+  const messages: string[] = [];
+  for (let current: unknown = error; current !== undefined && messages.length < 5; ) {
+    messages.push(current instanceof Error ? current.message : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return messages.join('\n  caused by: ');
+}

@@ -1,0 +1,139 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import type { AppConfig, IdpSource, RuntimeConfig } from './runtime-config.js';
+import type { RawApp, RawIdp, ValidatedConfig } from './validate-config.js';
+
+/**
+ * Defaults by key path (`apps[]` = every entry of `apps`). They equal the `default`s of the JSON Schema;
+ * a unit test holds the two together.
+ */
+export const CONFIG_DEFAULTS = {
+  'listen.host': '0.0.0.0',
+  pathPrefix: '/_sso',
+  trustedProxies: [],
+  logLevel: 'info',
+  'apps[].startPath': '/',
+  'apps[].upstreamTimeoutSeconds': 300,
+  'crowd.timeoutMs': 5000,
+  'crowd.cacheTtlSeconds': 60,
+  'crowd.negativeCacheTtlSeconds': 5,
+  'crowd.cacheMaxEntries': 100_000,
+  'crowd.cookieConfigTtlSeconds': 300,
+  'crowd.validationFactors': { mode: 'client-ip' },
+  'saml.nameIdFormat': 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
+  'saml.username': { from: 'nameId' },
+  'saml.clockSkewSeconds': 60,
+  'saml.loginTimeoutSeconds': 600,
+  'saml.allowIdpInitiated': false,
+  'saml.acsMaxBytes': 262_144,
+  'saml.maxMessageBytes': 524_288,
+  'saml.forceAuthn': false,
+  'saml.metadataTimeoutMs': 10_000,
+} as const;
+
+/** listen.port without / with listen.tls (conditional, so the schema states them in its description). */
+const DEFAULT_PORT = 8080;
+const DEFAULT_TLS_PORT = 8443;
+
+/** publicScheme, defaulting to https exactly when the proxy terminates TLS itself. */
+export function resolvePublicScheme(publicScheme: 'http' | 'https' | undefined, hasTls: boolean): 'http' | 'https' {
+  return publicScheme ?? (hasTls ? 'https' : 'http');
+}
+
+/** A Host header value as browsers send it: lower-case, without the scheme's default port. */
+export function normalizeHost(host: string, publicScheme: 'http' | 'https'): string {
+  const lower = host.toLowerCase();
+  const defaultPort = publicScheme === 'https' ? ':443' : ':80';
+  return lower.endsWith(defaultPort) ? lower.slice(0, -defaultPort.length) : lower;
+}
+
+/** A validated configuration → the frozen RuntimeConfig: defaults applied, seconds → ms, paths absolute. */
+export function compileConfig(validated: ValidatedConfig): RuntimeConfig {
+  const { raw, configDir } = validated;
+  const { crowd, saml } = raw;
+  const tlsFiles = raw.listen?.tls;
+  const tls = tlsFiles === undefined ? undefined : { certFile: resolve(configDir, tlsFiles.certFile), keyFile: resolve(configDir, tlsFiles.keyFile) };
+  const publicScheme = resolvePublicScheme(raw.publicScheme, tls !== undefined);
+  const config: RuntimeConfig = {
+    listen: {
+      host: raw.listen?.host ?? CONFIG_DEFAULTS['listen.host'],
+      port: raw.listen?.port ?? (tls === undefined ? DEFAULT_PORT : DEFAULT_TLS_PORT),
+      tls,
+    },
+    publicScheme,
+    pathPrefix: raw.pathPrefix ?? CONFIG_DEFAULTS.pathPrefix,
+    trustedProxies: (raw.trustedProxies ?? CONFIG_DEFAULTS.trustedProxies).map(toCidr),
+    stateSecret: new TextEncoder().encode(validated.stateSecret),
+    apps: raw.apps.map((app) => compileApp(app, publicScheme)),
+    crowd: {
+      baseUrl: new URL(crowd.baseUrl).href.replace(/\/+$/, ''),
+      applicationName: crowd.applicationName,
+      applicationPassword: validated.crowdApplicationPassword,
+      timeoutMs: crowd.timeoutMs ?? CONFIG_DEFAULTS['crowd.timeoutMs'],
+      cacheTtlMs: secondsToMs(crowd.cacheTtlSeconds ?? CONFIG_DEFAULTS['crowd.cacheTtlSeconds']),
+      negativeCacheTtlMs: secondsToMs(crowd.negativeCacheTtlSeconds ?? CONFIG_DEFAULTS['crowd.negativeCacheTtlSeconds']),
+      cacheMaxEntries: crowd.cacheMaxEntries ?? CONFIG_DEFAULTS['crowd.cacheMaxEntries'],
+      cookieConfigTtlMs: secondsToMs(crowd.cookieConfigTtlSeconds ?? CONFIG_DEFAULTS['crowd.cookieConfigTtlSeconds']),
+      cookie: { name: crowd.cookie?.name, domain: crowd.cookie?.domain, secure: crowd.cookie?.secure },
+      validationFactors: crowd.validationFactors ?? CONFIG_DEFAULTS['crowd.validationFactors'],
+      sessionDurationSeconds: crowd.sessionDurationSeconds,
+    },
+    saml: {
+      spEntityId: saml.spEntityId,
+      idp: compileIdp(saml.idp, validated),
+      idpEntityId: saml.idpEntityId,
+      nameIdFormat: saml.nameIdFormat ?? CONFIG_DEFAULTS['saml.nameIdFormat'],
+      username: saml.username ?? CONFIG_DEFAULTS['saml.username'],
+      spPrivateKey: validated.spPrivateKey,
+      spCertificate: validated.spCertificate,
+      signAuthnRequests: saml.signAuthnRequests ?? validated.spPrivateKey !== undefined,
+      clockSkewMs: secondsToMs(saml.clockSkewSeconds ?? CONFIG_DEFAULTS['saml.clockSkewSeconds']),
+      loginTimeoutMs: secondsToMs(saml.loginTimeoutSeconds ?? CONFIG_DEFAULTS['saml.loginTimeoutSeconds']),
+      allowIdpInitiated: saml.allowIdpInitiated ?? CONFIG_DEFAULTS['saml.allowIdpInitiated'],
+      acsMaxBodyBytes: saml.acsMaxBytes ?? CONFIG_DEFAULTS['saml.acsMaxBytes'],
+      maxMessageBytes: saml.maxMessageBytes ?? CONFIG_DEFAULTS['saml.maxMessageBytes'],
+      forceAuthn: saml.forceAuthn ?? CONFIG_DEFAULTS['saml.forceAuthn'],
+      metadataTimeoutMs: saml.metadataTimeoutMs ?? CONFIG_DEFAULTS['saml.metadataTimeoutMs'],
+    },
+    logLevel: raw.logLevel ?? CONFIG_DEFAULTS.logLevel,
+    configDir,
+  };
+  return deepFreeze(config);
+}
+
+function compileApp(app: RawApp, publicScheme: 'http' | 'https'): AppConfig {
+  return {
+    name: app.name,
+    hosts: app.hosts.map((host) => normalizeHost(host, publicScheme)),
+    upstream: new URL(app.upstream),
+    startPath: app.startPath ?? CONFIG_DEFAULTS['apps[].startPath'],
+    upstreamTimeoutMs: secondsToMs(app.upstreamTimeoutSeconds ?? CONFIG_DEFAULTS['apps[].upstreamTimeoutSeconds']),
+  };
+}
+
+function compileIdp(idp: RawIdp, validated: ValidatedConfig): IdpSource {
+  if ('metadataUrl' in idp) return { kind: 'metadata-url', url: idp.metadataUrl };
+  if ('metadataFile' in idp) return { kind: 'metadata-file', path: resolve(validated.configDir, idp.metadataFile) };
+  return { kind: 'manual', entityId: idp.entityId, ssoUrl: idp.ssoUrl, sloUrl: idp.sloUrl, signingCerts: validated.idpSigningCerts };
+}
+
+/** `10.0.0.5` → `10.0.0.5/32`, `::1` → `::1/128`; ranges stay as written. */
+function toCidr(entry: string): string {
+  if (entry.includes('/')) return entry;
+  return `${entry}/${isIP(entry) === 4 ? 32 : 128}`;
+}
+
+function secondsToMs(seconds: number): number {
+  return seconds * 1000;
+}
+
+/** Freezes plain objects and arrays all the way down; URL and Uint8Array instances keep their own state. */
+function deepFreeze<T>(value: T): T {
+  if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) {
+    for (const child of Object.values(value as object)) {
+      if (typeof child === 'object' && child !== null) deepFreeze(child);
+    }
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,130 @@
+/**
+ * Works out who the client is: the socket peer, unless that peer is one of `trustedProxies`, in which case
+ * `X-Forwarded-For` is walked from the right, skipping trusted hops (the rule Crowd documents, crowd.md §3.3).
+ * Forwarding headers from any other peer are ignored entirely, so a browser cannot choose its own address.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+
+export type Scheme = 'http' | 'https';
+
+export interface ClientAddress {
+  /**
+   * The client IP in the form forwarded upstream (IPv4-mapped IPv6 `::ffff:1.2.3.4` becomes `1.2.3.4`).
+   * Empty string when the socket has no address any more (it closed before the request was handled).
+   */
+  readonly clientIp: string;
+  /**
+   * The scheme the client used: `X-Forwarded-Proto` (first value, `http` or `https` only) when the peer is
+   * trusted; otherwise `https` when the listener itself is TLS; otherwise `undefined` = unknown, and the
+   * caller falls back to `publicScheme`.
+   */
+  readonly proto: Scheme | undefined;
+  /** True when the socket peer is in `trustedProxies`, i.e. its forwarding headers were believed. */
+  readonly fromTrustedProxy: boolean;
+}
+
+export type ClientAddressResolver = (
+  socketAddress: string | undefined,
+  headers: IncomingHttpHeaders,
+  listenerProto: Scheme,
+) => ClientAddress;
+
+const MAPPED_IPV4_PREFIX = '::ffff:';
+
+/**
+ * Compiles `trustedProxies` (IP addresses or CIDR ranges, IPv4 or IPv6) once into a `BlockList`.
+ * Throws ConfigError naming every entry that is not an address or range.
+ */
+export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
+  const trusted = compileTrustedProxies(trustedProxies);
+  const isTrusted = (address: string): boolean => trusted.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+
+  return function resolveClientAddress(socketAddress, headers, listenerProto) {
+    const listenerScheme: Scheme | undefined = listenerProto === 'https' ? 'https' : undefined;
+    if (socketAddress === undefined) return { clientIp: '', proto: listenerScheme, fromTrustedProxy: false };
+    const peer = normalizeAddress(socketAddress);
+    if (peer === undefined || !isTrusted(peer)) {
+      return { clientIp: peer ?? socketAddress, proto: listenerScheme, fromTrustedProxy: false };
+    }
+    return {
+      clientIp: walkForwardedFor(headerText(headers['x-forwarded-for']), peer, isTrusted),
+      proto: forwardedProto(headerText(headers['x-forwarded-proto'])) ?? listenerScheme,
+      fromTrustedProxy: true,
+    };
+  };
+}
+
+/**
+ * Right to left through `X-Forwarded-For` (Node joins repeated headers with `, `): the first address that
+ * is not a trusted proxy is the client. Empty list elements are skipped. An entry that is not a bare IP
+ * address (`unknown`, `1.2.3.4:80`, garbage) ends the walk, and the last good address (a trusted hop, or
+ * the peer) is the answer. When every hop is trusted, the left-most address is.
+ */
+function walkForwardedFor(value: string | undefined, peer: string, isTrusted: (address: string) => boolean): string {
+  if (value === undefined) return peer;
+  let client = peer;
+  let end = value.length;
+  while (end > 0) {
+    const comma = value.lastIndexOf(',', end - 1);
+    const entry = value.slice(comma + 1, end).trim();
+    end = comma;
+    if (entry === '') continue;
+    const address = normalizeAddress(entry);
+    if (address === undefined) return client;
+    if (!isTrusted(address)) return address;
+    client = address;
+  }
+  return client;
+}
+
+/** Node joins repeated headers into one string; a hand-built headers object may still hold a list. */
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function forwardedProto(value: string | undefined): Scheme | undefined {
+  if (value === undefined) return undefined;
+  const comma = value.indexOf(',');
+  const first = (comma === -1 ? value : value.slice(0, comma)).trim().toLowerCase();
+  return first === 'http' || first === 'https' ? first : undefined;
+}
+
+/** The address in its forwarded form, or undefined when `raw` is not an IP address. */
+function normalizeAddress(raw: string): string | undefined {
+  const family = isIP(raw);
+  if (family === 4) return raw;
+  if (family !== 6) return undefined;
+  if (raw.length > MAPPED_IPV4_PREFIX.length && raw.slice(0, MAPPED_IPV4_PREFIX.length).toLowerCase() === MAPPED_IPV4_PREFIX) {
+    const ipv4 = raw.slice(MAPPED_IPV4_PREFIX.length);
+    if (isIP(ipv4) === 4) return ipv4;
+  }
+  return raw.toLowerCase();
+}
+
+function compileTrustedProxies(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  const problems: ConfigProblem[] = [];
+  entries.forEach((entry, index) => {
+    const slash = entry.indexOf('/');
+    const rawAddress = slash === -1 ? entry : entry.slice(0, slash);
+    const rawMaxPrefix = isIP(rawAddress) === 4 ? 32 : 128;
+    const prefixText = slash === -1 ? String(rawMaxPrefix) : entry.slice(slash + 1);
+    const rawPrefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
+    const address = rawPrefix <= rawMaxPrefix ? normalizeAddress(rawAddress) : undefined;
+    const family = address === undefined ? 0 : isIP(address);
+    // A mapped IPv4 range (`::ffff:10.0.0.0/104`) becomes the plain IPv4 range, like the addresses matched against it.
+    const prefix = family === 4 && rawMaxPrefix === 128 ? rawPrefix - 96 : rawPrefix;
+    if (address === undefined || !(prefix >= 0)) {
+      problems.push({
+        path: `trustedProxies[${index}]`,
+        message: `"${entry}" is not an IP address or CIDR range. Use forms like "10.0.0.5", "10.0.0.0/8" or "2001:db8::/32".`,
+      });
+      return;
+    }
+    list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return list;
+}

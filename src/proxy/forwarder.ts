@@ -1,0 +1,450 @@
+/**
+ * Forwards HTTP requests and WebSocket upgrades to the apps' upstreams, over one http-proxy server and one
+ * keep-alive agent per app, all built at startup. Bodies stream both ways; nothing is buffered.
+ *
+ * Before anything is forwarded the request headers are cleaned: hop-by-hop headers and every forwarding or
+ * identity header a client could forge are removed, then the proxy's own `X-Forwarded-For` (a single entry,
+ * because Crowd's validation factors depend on the exact string the app sees, crowd.md §3.3/3.4),
+ * `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Request-Id` are set.
+ *
+ * Upstream failures never throw and never reach http-proxy's default handler (which would crash the
+ * process): they become UpstreamUnavailableError / UpstreamTimeoutError, reported once per request.
+ */
+import http, { STATUS_CODES, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+import type { AppConfig } from '../config/runtime-config.js';
+import { ConfigError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+
+export interface ForwardContext {
+  readonly app: AppConfig;
+  /** Sent as the single `X-Forwarded-For` entry. */
+  readonly clientIp: string;
+  readonly proto: 'http' | 'https';
+  /** The host the client asked for; sent as `X-Forwarded-Host` (and as `Host` when the request had none). */
+  readonly host: string;
+  readonly requestId: string;
+  /** A string REPLACES the request's `Cookie` header upstream (`''` = send none); undefined leaves it as it is. */
+  readonly cookieHeader: string | undefined;
+}
+
+export type UpstreamError = UpstreamUnavailableError | UpstreamTimeoutError;
+
+export interface ForwarderOptions {
+  /**
+   * Called exactly once per failed HTTP forward. While `res.headersSent` is false, answer it (502/504 page).
+   * When it is true the upstream failed in the middle of its response: the forwarder has already destroyed
+   * `res` (the client sees a truncated response), so only log.
+   */
+  readonly onUpstreamError: (error: UpstreamError, req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Called exactly once per failed WebSocket forward, after the forwarder answered `502`/`504` on the socket
+   * (or destroyed it, once the handshake was under way). For logging only.
+   */
+  readonly onUpgradeError?: (error: UpstreamError, req: IncomingMessage) => void;
+}
+
+export interface Forwarder {
+  forward(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void;
+  /** For a server `upgrade` event; only WebSocket upgrades (`GET` + `Upgrade: websocket`) are forwarded, others are dropped. */
+  forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext): void;
+  /** Closes every upstream connection and open WebSocket tunnel. */
+  close(): Promise<void>;
+}
+
+/**
+ * Request headers a client may never hand to an upstream: forwarding headers (the proxy sets its own) and
+ * identity headers that header-based authenticators in front of or inside the apps would believe.
+ */
+export const CLIENT_HEADERS_REMOVED: readonly string[] = Object.freeze([
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-prefix',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-forwarded-by',
+  'x-original-forwarded-for',
+  'x-real-ip',
+  'x-client-ip',
+  'client-ip',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'front-end-https',
+  'x-url-scheme',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-remote-user',
+  'remote-user',
+  'x-remote-group',
+  'x-remote-email',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-groups',
+  'x-auth-request-preferred-username',
+  'x-auth-request-access-token',
+  'x-authenticated-user',
+  'x-webauth-user',
+  'x-webauth-email',
+  'x-proxy-user',
+  'x-user',
+  'x-username',
+]);
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) plus `expect` (Node has already answered `100-continue`, and the
+ * body is streamed upstream regardless). `connection`/`upgrade` are put back for WebSocket upgrades only,
+ * which keeps `Upgrade: h2c` and similar tricks away from the upstream.
+ */
+const HOP_BY_HOP_HEADERS: readonly string[] = Object.freeze([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+  'expect',
+]);
+
+/** Never removed because `Connection` names them: they frame the request or route it. */
+const FRAMING_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/** Connections to one upstream at once; more requests wait in the agent's queue. */
+const MAX_SOCKETS_PER_UPSTREAM = 256;
+const MAX_FREE_SOCKETS_PER_UPSTREAM = 64;
+/**
+ * How long an idle keep-alive connection is kept. Below the usual upstream keep-alive timeouts (Node 5 s,
+ * Tomcat 20 s) so the proxy, not the upstream, closes idle connections, which avoids resets on reuse; it is
+ * undici's default. Node applies the agent timeout while a new connection is being opened too, so it also
+ * bounds the TCP connect.
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+const TCP_KEEPALIVE_DELAY_MS = 1_000;
+
+type ErrorTarget = ServerResponse | Duplex;
+type ProxyErrorCallback = (error: Error, req: IncomingMessage, target: ErrorTarget) => void;
+
+/**
+ * http-proxy also accepts the callback in place of per-request options, which spares a copy of the options
+ * per request; its typings only declare the four-argument forms.
+ */
+interface ProxyEntryPoints {
+  web(req: IncomingMessage, res: ServerResponse, callback: ProxyErrorCallback): void;
+  ws(req: IncomingMessage, socket: Duplex, head: Buffer, callback: ProxyErrorCallback): void;
+}
+
+interface Upstream {
+  readonly entry: ProxyEntryPoints;
+  readonly agent: http.Agent;
+  readonly onError: ProxyErrorCallback;
+}
+
+export function createForwarder(apps: readonly AppConfig[], options: ForwarderOptions): Forwarder {
+  /** Client response or socket → the upstream request made for it. */
+  const upstreamRequests = new WeakMap<ErrorTarget, ClientRequest>();
+  /** Upstream response → the client response it is piped into. */
+  const clientResponses = new WeakMap<IncomingMessage, ServerResponse>();
+  /** Client responses and sockets whose failure has been handled (exactly-once reporting). */
+  const failed = new WeakSet<ErrorTarget>();
+  /** Upstream WebSocket handshakes that got an answer: from then on the client socket carries the upstream's bytes. */
+  const answeredHandshakes = new WeakSet<ClientRequest>();
+  const tunnels = new Set<Duplex>();
+  const upstreams = new Map<string, Upstream>();
+
+  function onClientResponseClose(this: ServerResponse): void {
+    if (!this.writableFinished) upstreamRequests.get(this)?.destroy();
+  }
+
+  function onTunnelClose(this: Duplex): void {
+    tunnels.delete(this);
+    const proxyReq = upstreamRequests.get(this);
+    if (proxyReq === undefined) return;
+    proxyReq.destroy();
+    // After the upgrade the request is finished but its socket is the upstream end of the tunnel.
+    proxyReq.socket?.destroySoon();
+  }
+
+  function onHandshakeAnswered(this: ClientRequest): void {
+    answeredHandshakes.add(this);
+  }
+
+  function failResponse(upstream: UpstreamDescription, cause: unknown, req: IncomingMessage, res: ServerResponse): void {
+    if (failed.has(res)) return;
+    failed.add(res);
+    upstreamRequests.get(res)?.destroy();
+    if (req.socket.destroyed || res.writableEnded) {
+      // The client left (or the answer was complete): nothing to answer, nobody to tell.
+      res.destroy();
+      return;
+    }
+    const error = upstream.describe(cause);
+    if (res.headersSent) res.destroy();
+    options.onUpstreamError(error, req, res);
+  }
+
+  function failTunnel(upstream: UpstreamDescription, cause: unknown, req: IncomingMessage, socket: Duplex): void {
+    if (failed.has(socket)) return;
+    failed.add(socket);
+    const proxyReq = upstreamRequests.get(socket);
+    proxyReq?.destroy();
+    if (socket.destroyed) return;
+    const error = upstream.describe(cause);
+    if (proxyReq !== undefined && answeredHandshakes.has(proxyReq)) {
+      socket.destroy();
+    } else {
+      socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    options.onUpgradeError?.(error, req);
+  }
+
+  function compileUpstream(app: AppConfig): Upstream {
+    const upstream = describeUpstream(app);
+    const isTls = app.upstream.protocol === 'https:';
+    const agentOptions: https.AgentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: TCP_KEEPALIVE_DELAY_MS,
+      maxSockets: MAX_SOCKETS_PER_UPSTREAM,
+      maxFreeSockets: MAX_FREE_SOCKETS_PER_UPSTREAM,
+      timeout: IDLE_SOCKET_TIMEOUT_MS,
+      scheduling: 'lifo',
+    };
+    const agent = isTls ? new https.Agent({ ...agentOptions, rejectUnauthorized: true }) : new http.Agent(agentOptions);
+    const proxy = httpProxy.createProxyServer({
+      target: targetOf(app.upstream),
+      agent,
+      ws: true,
+      xfwd: false,
+      changeOrigin: false,
+      secure: true,
+      prependPath: true,
+      followRedirects: false,
+      selfHandleResponse: false,
+      // No `proxyTimeout`: http-proxy answers it with a bare abort(), indistinguishable from a reset and, after
+      // the response headers, not reported at all. The timeout is set per upstream request below instead.
+    });
+    removeDeleteLengthPass(proxy);
+
+    function onUpstreamTimeout(this: ClientRequest): void {
+      this.destroy(this.socket?.connecting === true ? upstream.connectTimeout() : upstream.timeout());
+    }
+
+    function onUpstreamResponseClose(this: IncomingMessage): void {
+      if (this.complete) return;
+      const res = clientResponses.get(this);
+      if (res !== undefined) failResponse(upstream, upstream.truncated(), res.req, res);
+    }
+
+    const onError: ProxyErrorCallback = (error, req, target) => {
+      if (target instanceof http.ServerResponse) failResponse(upstream, error, req, target);
+      else failTunnel(upstream, error, req, target);
+    };
+
+    proxy.on('proxyReq', (proxyReq, _req, res) => {
+      upstreamRequests.set(res, proxyReq);
+      proxyReq.setTimeout(app.upstreamTimeoutMs, onUpstreamTimeout);
+      res.once('close', onClientResponseClose);
+    });
+    proxy.on('proxyRes', (proxyRes, _req, res) => {
+      clientResponses.set(proxyRes, res);
+      proxyRes.once('close', onUpstreamResponseClose);
+    });
+    proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
+      upstreamRequests.set(socket, proxyReq);
+      proxyReq.setTimeout(app.upstreamTimeoutMs, onUpstreamTimeout);
+      proxyReq.once('response', onHandshakeAnswered);
+      proxyReq.once('upgrade', onHandshakeAnswered);
+    });
+
+    return { entry: proxy as unknown as ProxyEntryPoints, agent, onError };
+  }
+
+  for (const app of apps) {
+    if (upstreams.has(app.name)) {
+      throw new ConfigError([{ path: 'apps', message: `Two apps are named "${app.name}". Give every app a unique name.` }]);
+    }
+    upstreams.set(app.name, compileUpstream(app));
+  }
+
+  return {
+    forward(req, res, ctx) {
+      const upstream = upstreams.get(ctx.app.name);
+      if (upstream === undefined) {
+        options.onUpstreamError(notBuilt(ctx.app), req, res);
+        return;
+      }
+      prepareUpstreamHeaders(req.headers, ctx, undefined);
+      upstream.entry.web(req, res, upstream.onError);
+    },
+
+    forwardUpgrade(req, socket, head, ctx) {
+      // Node removes its own socket error handler before emitting `upgrade`; without one a client reset would crash the process.
+      socket.on('error', destroySocket);
+      const upstream = upstreams.get(ctx.app.name);
+      if (upstream === undefined) {
+        socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        options.onUpgradeError?.(notBuilt(ctx.app), req);
+        return;
+      }
+      tunnels.add(socket);
+      socket.once('close', onTunnelClose);
+      prepareUpstreamHeaders(req.headers, ctx, req.headers.upgrade ?? '');
+      upstream.entry.ws(req, socket, head, upstream.onError);
+    },
+
+    close() {
+      for (const socket of tunnels) socket.destroy();
+      tunnels.clear();
+      for (const upstream of upstreams.values()) upstream.agent.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * The header pass before forwarding. `upgradeProtocol` is the client's `Upgrade` value for WebSocket
+ * upgrades, undefined for plain requests. Runs on every request: no allocation beyond what the
+ * `Connection` header forces.
+ */
+function prepareUpstreamHeaders(headers: IncomingHttpHeaders, ctx: ForwardContext, upgradeProtocol: string | undefined): void {
+  const connection = headers.connection;
+  if (connection !== undefined) removeConnectionOptions(headers, connection);
+  for (const name of HOP_BY_HOP_HEADERS) delete headers[name];
+  for (const name of CLIENT_HEADERS_REMOVED) delete headers[name];
+  if (upgradeProtocol !== undefined) {
+    headers.connection = 'upgrade';
+    headers.upgrade = upgradeProtocol;
+  }
+  if (headers.host === undefined) headers.host = ctx.host;
+  headers['x-forwarded-for'] = ctx.clientIp;
+  headers['x-forwarded-proto'] = ctx.proto;
+  headers['x-forwarded-host'] = ctx.host;
+  headers['x-request-id'] = ctx.requestId;
+  if (ctx.cookieHeader === '') delete headers.cookie;
+  else if (ctx.cookieHeader !== undefined) headers.cookie = ctx.cookieHeader;
+}
+
+/** Removes the headers a `Connection` header names (they were meant for this hop only), except framing ones. */
+function removeConnectionOptions(headers: IncomingHttpHeaders, connection: string): void {
+  let start = 0;
+  while (start < connection.length) {
+    const comma = connection.indexOf(',', start);
+    const end = comma === -1 ? connection.length : comma;
+    const name = connection.slice(start, end).trim().toLowerCase();
+    if (name !== '' && !FRAMING_HEADERS.has(name)) delete headers[name];
+    start = end + 1;
+  }
+}
+
+/**
+ * http-proxy's `deleteLength` pass rewrites a DELETE/OPTIONS request without Content-Length to
+ * `Content-Length: 0` and drops its Transfer-Encoding, yet still streams the body: a chunked body would reach
+ * the upstream as a second, smuggled request that skipped header hygiene. Node frames every body correctly
+ * on its own, so the pass goes.
+ */
+function removeDeleteLengthPass(proxy: httpProxy): void {
+  const internals = proxy as unknown as { webPasses?: unknown };
+  if (!Array.isArray(internals.webPasses)) {
+    throw new TypeError('http-proxy no longer exposes its web passes; the forwarder cannot disable its DELETE/OPTIONS body rewrite. Pin http-proxy to 1.18.x.');
+  }
+  internals.webPasses = internals.webPasses.filter((pass: unknown) => !(typeof pass === 'function' && pass.name === 'deleteLength'));
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+/** What http-proxy needs from the upstream URL: without `path` it would drop a path prefix such as `/jira`. */
+function targetOf(url: URL): { protocol: string; host: string; hostname: string; port: string; path: string } {
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
+  const path = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+  return { protocol: url.protocol, host: hostname, hostname, port, path };
+}
+
+function notBuilt(app: AppConfig): UpstreamUnavailableError {
+  return new UpstreamUnavailableError(
+    `Internal wiring error: no upstream was built for app "${app.name}". The forwarder must be created from the same apps list the router uses.`,
+    { detail: 'unknown_app' },
+  );
+}
+
+interface UpstreamDescription {
+  /** A library error (or one of ours) as the error the responder understands. */
+  describe(cause: unknown): UpstreamError;
+  timeout(): UpstreamTimeoutError;
+  connectTimeout(): UpstreamUnavailableError;
+  truncated(): UpstreamUnavailableError;
+}
+
+function describeUpstream(app: AppConfig): UpstreamDescription {
+  // origin + path only: credentials in the URL must not reach a log line.
+  const where = `App "${app.name}": the upstream ${app.upstream.origin}${app.upstream.pathname}`;
+  const seconds = (ms: number): string => `${ms / 1000} s`;
+  return {
+    describe(cause) {
+      if (cause instanceof UpstreamTimeoutError || cause instanceof UpstreamUnavailableError) return cause;
+      const code = errorCode(cause);
+      return new UpstreamUnavailableError(`${where} ${failureText(code, cause)}`, { cause, detail: code });
+    },
+    timeout() {
+      return new UpstreamTimeoutError(
+        `${where} sent nothing for ${seconds(app.upstreamTimeoutMs)}, so the request was abandoned. If the application is only slow, raise apps[].upstreamTimeoutSeconds of "${app.name}"; otherwise check its health.`,
+        { detail: 'upstream_timeout' },
+      );
+    },
+    connectTimeout() {
+      return new UpstreamUnavailableError(
+        `${where} did not accept a TCP connection within ${seconds(IDLE_SOCKET_TIMEOUT_MS)}. Check that the host is up and that no firewall drops traffic from the proxy.`,
+        { detail: 'connect_timeout' },
+      );
+    },
+    truncated() {
+      return new UpstreamUnavailableError(
+        `${where} closed the connection in the middle of its response; the client got a truncated response. Check the application's logs.`,
+        { detail: 'response_truncated' },
+      );
+    },
+  };
+}
+
+function errorCode(cause: unknown): string {
+  if (cause instanceof Error && 'code' in cause && typeof cause.code === 'string') return cause.code;
+  return 'unknown';
+}
+
+const TLS_FAILURE_CODE = /CERT|ERR_TLS|SSL|EPROTO/;
+
+function failureText(code: string, cause: unknown): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `refused the connection (${code}). Check that the application is running and listening there, and that apps[].upstream is right.`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `closed the connection before answering (${code}). Check the application's logs and any firewall or load balancer between the proxy and the application.`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host name could not be resolved (${code}). Check apps[].upstream and the DNS configuration of the proxy host.`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return `is not reachable (${code}). Check routing and firewalls between the proxy and the application.`;
+    default:
+      if (TLS_FAILURE_CODE.test(code)) {
+        return `failed the TLS handshake (${code}). If the certificate is issued by a private CA, give it to the proxy with NODE_EXTRA_CA_CERTS; also check that apps[].upstream uses the right scheme and host name.`;
+      }
+      return `failed: ${cause instanceof Error ? cause.message : String(cause)} (${code}). Check that the application is running and that apps[].upstream is right.`;
+  }
+}
