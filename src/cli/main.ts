@@ -82,6 +82,7 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
     })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'Overrides logLevel of the configuration file' })
     .strict()
+    .showHelpOnFail(false, `Run "${NAME} --help" for the commands and options.`)
     .help()
     .alias('help', 'h')
     .version(await readVersion())

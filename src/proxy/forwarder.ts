@@ -258,6 +258,10 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       res.once('close', onClientResponseClose);
     });
     proxy.on('proxyRes', (proxyRes, _req, res) => {
+      // The upstream's Connection/Keep-Alive describe the proxy-upstream hop. For the client hop, keep Node's
+      // own decision: http-proxy would copy the upstream's, or invent `keep-alive` for a client that asked to close.
+      proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+      delete proxyRes.headers['keep-alive'];
       clientResponses.set(proxyRes, res);
       proxyRes.once('close', onUpstreamResponseClose);
     });

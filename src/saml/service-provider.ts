@@ -53,8 +53,6 @@ export interface ServiceProvider {
   close(): Promise<void>;
 }
 
-export type { SamlProfile } from './verified-assertion.js';
-
 /** Loads the IdP metadata (throws IdpUnavailableError) and returns the ready service provider. */
 export async function createServiceProvider(config: SamlConfig, deps: ServiceProviderDeps = {}): Promise<ServiceProvider> {
   const now = deps.now ?? Date.now;

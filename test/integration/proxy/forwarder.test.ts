@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AppConfig } from '../../../src/config/runtime-config.js';
@@ -305,6 +305,7 @@ t.test('a chunked DELETE body is forwarded as a body, never as a second request'
     socket.on('error', reject);
   });
   t.match(response, /^HTTP\/1\.1 200/);
+  t.match(response, /\r\nconnection: close\r\n/i, "the client's Connection: close is honoured");
   t.same(
     upstream.requests.map((seen) => [seen.method, seen.url, seen.bodyBytes]),
     [['DELETE', '/rest/api/2/issue/ABC-1', Buffer.byteLength(smuggled)]],
@@ -434,4 +435,20 @@ t.test('a client that drops its WebSocket closes the upstream one', async (t) =>
   await upstreamClosed;
   t.pass('the upstream WebSocket ended');
   t.equal(front.upgradeErrors.length, 0);
+});
+
+t.test('a WebSocket handshake the upstream never answers gets a 504', async (t) => {
+  const silent = createTcpServer((socket: Socket) => socket.resume());
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+  const front = await startFront(t, [appFor('jira', JIRA_HOST, `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, 200)]);
+  const socket = openWebSocket(front.port);
+  const status = await new Promise<number>((resolve) => {
+    socket.once('unexpected-response', (_req, res: IncomingMessage) => resolve(res.statusCode ?? 0));
+    socket.once('error', () => resolve(-1));
+  });
+  socket.terminate();
+  t.equal(status, 504);
+  t.equal(front.upgradeErrors.length, 1);
+  t.ok(front.upgradeErrors[0] instanceof UpstreamTimeoutError);
 });
