@@ -88,6 +88,9 @@ t.test('an SSO URL that already has a query string keeps it', async (t) => {
 });
 
 t.test('signing without an SP key is a configuration error naming saml.spPrivateKey', async (t) => {
-  await t.rejects(createTestSp({ spPrivateKey: undefined }), ConfigError);
-  await t.rejects(createTestSp({ spPrivateKey: 'not a key' }), { problems: [{ path: 'saml.spPrivateKey' }] });
+  for (const spPrivateKey of [undefined, 'not a key']) {
+    const error: unknown = await createTestSp({ spPrivateKey }).catch((caught: unknown) => caught);
+    t.type(error, ConfigError);
+    t.match(error, { problems: [{ path: 'saml.spPrivateKey' }] });
+  }
 });
