@@ -289,6 +289,8 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
         options.onUpstreamError(notBuilt(ctx.app), req, res);
         return;
       }
+      // The client may have left while the request was being authenticated: then there is nothing to forward.
+      if (req.socket.destroyed) return;
       prepareUpstreamHeaders(req.headers, ctx, undefined);
       upstream.entry.web(req, res, upstream.onError);
     },
@@ -302,6 +304,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
         options.onUpgradeError?.(notBuilt(ctx.app), req);
         return;
       }
+      if (socket.destroyed) return;
       tunnels.add(socket);
       socket.once('close', onTunnelClose);
       prepareUpstreamHeaders(req.headers, ctx, req.headers.upgrade ?? '');

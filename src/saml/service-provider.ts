@@ -86,7 +86,8 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
       // when the Response's is missing or invalid).
       wantAuthnResponseSigned: false,
       wantAssertionsSigned: false,
-      acceptedClockSkewMs: config.clockSkewMs,
+      // -1 would switch node-saml's time checks off.
+      acceptedClockSkewMs: Math.max(0, config.clockSkewMs),
       maxAssertionAgeMs: 0,
       validateInResponseTo: options.expectedRequestId === null ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
       cacheProvider: onlyRequestIdCache(options.expectedRequestId, new Date(nowMs).toISOString()),

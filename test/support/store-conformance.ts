@@ -4,17 +4,13 @@
  */
 import type { SessionRecord, SessionStore } from '../../src/state/memory-session-store.js';
 import type { ReplayStore } from '../../src/state/memory-replay-store.js';
+import type { Test } from 'tap';
 
 export interface Clock {
   now: number;
 }
 
-interface Tap {
-  test(name: string, fn: (t: Tap) => Promise<void>): Promise<unknown>;
-  equal(actual: unknown, expected: unknown, message?: string): void;
-  same(actual: unknown, expected: unknown, message?: string): void;
-  ok(value: unknown, message?: string): void;
-}
+type Tap = Test;
 
 export async function replayStoreConformance(t: Tap, create: (clock: Clock) => Promise<ReplayStore>): Promise<void> {
   await t.test('an assertion ID is accepted once until it expires', async (t) => {
