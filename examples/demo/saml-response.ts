@@ -184,7 +184,6 @@ export interface ParsedAuthnRequest {
   readonly forceAuthn: boolean;
   readonly isPassive: boolean;
   readonly nameIdFormat: string | undefined;
-  readonly issueInstant: string | undefined;
 }
 
 /** Reads the `SAMLRequest` query parameter (already URL-decoded): base64, raw DEFLATE, XML. Throws Error. */
@@ -204,7 +203,6 @@ export function parseAuthnRequest(samlRequestParam: string): ParsedAuthnRequest 
     forceAuthn: attribute(request, 'ForceAuthn') === 'true',
     isPassive: attribute(request, 'IsPassive') === 'true',
     nameIdFormat: policy === undefined ? undefined : attribute(policy, 'Format'),
-    issueInstant: attribute(request, 'IssueInstant'),
   };
 }
 

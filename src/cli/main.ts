@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
-import { createApp, renderSpMetadata, runCheck, type CheckReport } from '../app.js';
+import type { App, CheckReport } from '../app.js';
 import { isConfigError, loadConfig } from '../config/load-config.js';
 import { packageFilePath } from '../config/package-file.js';
 import type { RuntimeConfig } from '../config/runtime-config.js';
@@ -29,7 +29,7 @@ const NAME = 'crowd-sso-proxy';
 const LOG_LEVELS: readonly RuntimeConfig['logLevel'][] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
-const EXIT_USAGE = 2;
+const EXIT_INVALID = 2;
 
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const parsed = await parseArguments(argv, io);
@@ -37,13 +37,15 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   const configPath = resolve(parsed.configPath);
   try {
     const config = await loadConfig(configPath, { env: io.env, logLevel: parsed.logLevel });
+    // Loaded only now: --help, --version and configuration errors answer without loading the whole proxy.
+    const app = await import('../app.js');
     switch (parsed.command) {
       case 'serve':
-        return await serve(config);
+        return await serve(await app.createApp(config, { logLevel: config.logLevel }));
       case 'check':
-        return printCheck(await runCheck(config), io);
+        return printCheck(await app.runCheck(config), io);
       case 'metadata': {
-        const xml = await renderSpMetadata(config);
+        const xml = await app.renderSpMetadata(config);
         io.stdout.write(xml.endsWith('\n') ? xml : `${xml}\n`);
         return EXIT_OK;
       }
@@ -52,7 +54,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     if (isConfigError(error)) {
       const lines = error.problems.map((p) => `  - ${p.path === '' ? p.message : `${p.path}: ${p.message}`}\n`);
       io.stderr.write(`${NAME}: invalid configuration in ${configPath}:\n${lines.join('')}`);
-      return EXIT_USAGE;
+      return EXIT_INVALID;
     }
     io.stderr.write(`${NAME}: ${describeError(error)}\n`);
     return EXIT_FAILURE;
@@ -96,7 +98,7 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
   });
   if (outcome.error !== undefined) {
     io.stderr.write(`${outcome.output}\n`);
-    return EXIT_USAGE;
+    return EXIT_INVALID;
   }
   if (outcome.output !== '') {
     io.stdout.write(`${outcome.output}\n`);
@@ -106,8 +108,7 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
   return { command, configPath: String(outcome.args.config), logLevel: typeof logLevel === 'string' ? logLevel : undefined };
 }
 
-async function serve(config: RuntimeConfig): Promise<number> {
-  const app = await createApp(config, { logLevel: config.logLevel });
+async function serve(app: App): Promise<number> {
   await app.listen();
   await new Promise<void>((stopped) => {
     const stop = (): void => {

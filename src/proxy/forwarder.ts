@@ -58,48 +58,18 @@ export interface Forwarder {
  * identity headers that header-based authenticators in front of or inside the apps would believe.
  */
 export const CLIENT_HEADERS_REMOVED: readonly string[] = Object.freeze([
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-forwarded-server',
-  'x-forwarded-prefix',
-  'x-forwarded-scheme',
-  'x-forwarded-ssl',
-  'x-forwarded-by',
-  'x-original-forwarded-for',
-  'x-real-ip',
-  'x-client-ip',
-  'client-ip',
-  'true-client-ip',
-  'x-cluster-client-ip',
-  'cf-connecting-ip',
-  'fastly-client-ip',
-  'front-end-https',
-  'x-url-scheme',
-  'x-original-url',
-  'x-rewrite-url',
-  'x-remote-user',
-  'remote-user',
-  'x-remote-group',
-  'x-remote-email',
-  'x-forwarded-user',
-  'x-forwarded-email',
-  'x-forwarded-groups',
-  'x-forwarded-preferred-username',
-  'x-forwarded-access-token',
-  'x-auth-request-user',
-  'x-auth-request-email',
-  'x-auth-request-groups',
-  'x-auth-request-preferred-username',
-  'x-auth-request-access-token',
-  'x-authenticated-user',
-  'x-webauth-user',
-  'x-webauth-email',
-  'x-proxy-user',
-  'x-user',
-  'x-username',
+  // Forwarding: scheme, host, port, path prefix.
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server',
+  'x-forwarded-prefix', 'x-forwarded-scheme', 'x-forwarded-ssl', 'x-forwarded-by', 'front-end-https', 'x-url-scheme',
+  'x-original-url', 'x-rewrite-url',
+  // Client address, in the spellings of the usual load balancers and CDNs.
+  'x-original-forwarded-for', 'x-real-ip', 'x-client-ip', 'client-ip', 'true-client-ip', 'x-cluster-client-ip',
+  'cf-connecting-ip', 'fastly-client-ip',
+  // Identity, as set by authenticating proxies (oauth2-proxy, Apache, nginx auth_request, ...).
+  'x-remote-user', 'remote-user', 'x-remote-group', 'x-remote-email', 'x-forwarded-user', 'x-forwarded-email',
+  'x-forwarded-groups', 'x-forwarded-preferred-username', 'x-forwarded-access-token', 'x-auth-request-user',
+  'x-auth-request-email', 'x-auth-request-groups', 'x-auth-request-preferred-username', 'x-auth-request-access-token',
+  'x-authenticated-user', 'x-webauth-user', 'x-webauth-email', 'x-proxy-user', 'x-user', 'x-username',
 ]);
 
 /**
@@ -108,15 +78,7 @@ export const CLIENT_HEADERS_REMOVED: readonly string[] = Object.freeze([
  * which keeps `Upgrade: h2c` and similar tricks away from the upstream.
  */
 const HOP_BY_HOP_HEADERS: readonly string[] = Object.freeze([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'upgrade',
-  'http2-settings',
-  'expect',
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect',
 ]);
 
 /** Never removed because `Connection` names them: they frame the request or route it. */
@@ -443,7 +405,7 @@ function failureText(code: string, cause: unknown): string {
       return `closed the connection before answering (${code}). Check the application's logs and any firewall or load balancer between the proxy and the application.`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `host name could not be resolved (${code}). Check apps[].upstream and the DNS configuration of the proxy host.`;
+      return `cannot be found: its host name does not resolve (${code}). Check apps[].upstream and the DNS configuration of the proxy host.`;
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ETIMEDOUT':

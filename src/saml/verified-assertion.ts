@@ -118,10 +118,10 @@ function checkInResponseTo(actual: string | undefined, expected: string | null, 
 function checkInstant(element: Element, where: string, expect: AssertionExpectations): void {
   const issuedMs = requiredInstant(element, 'IssueInstant', where);
   if (issuedMs > expect.nowMs + expect.clockSkewMs) {
-    throw refuse('issue_instant', `the ${where} IssueInstant lies in the future; check the clocks of the IdP and this host (saml.clockSkewMs)`);
+    throw refuse('issue_instant', `the ${where} IssueInstant lies in the future; check the clocks of the IdP and this host (saml.clockSkewSeconds)`);
   }
   if (issuedMs < expect.nowMs - expect.maxIssueAgeMs - expect.clockSkewMs) {
-    throw refuse('issue_instant', `the ${where} was issued more than saml.loginTimeoutMs (${expect.maxIssueAgeMs} ms) ago`);
+    throw refuse('issue_instant', `the ${where} was issued more than saml.loginTimeoutSeconds (${expect.maxIssueAgeMs} ms) ago`);
   }
 }
 
@@ -180,13 +180,13 @@ function checkConditions(conditions: Element, expect: AssertionExpectations): nu
 
 function checkNotBefore(notBeforeMs: number | undefined, where: string, expect: AssertionExpectations): void {
   if (notBeforeMs !== undefined && expect.nowMs + expect.clockSkewMs < notBeforeMs) {
-    throw refuse('not_before', `the ${where} are not valid yet (NotBefore in the future); check the clocks or raise saml.clockSkewMs`);
+    throw refuse('not_before', `the ${where} are not valid yet (NotBefore in the future); check the clocks or raise saml.clockSkewSeconds`);
   }
 }
 
 function checkNotOnOrAfter(notOnOrAfterMs: number, where: string, expect: AssertionExpectations): void {
   if (expect.nowMs - expect.clockSkewMs >= notOnOrAfterMs) {
-    throw refuse('not_on_or_after', `the ${where} expired (NotOnOrAfter passed); check the clocks or raise saml.clockSkewMs`);
+    throw refuse('not_on_or_after', `the ${where} expired (NotOnOrAfter passed); check the clocks or raise saml.clockSkewSeconds`);
   }
 }
 
