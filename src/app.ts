@@ -24,7 +24,7 @@ import { createForwarder } from './proxy/forwarder.js';
 import { createLazyServiceProvider } from './saml/lazy-service-provider.js';
 import { buildSpMetadataXml } from './saml/sp-metadata.js';
 import { createLoginStateSealer, looksSealed } from './state/login-state-sealer.js';
-import { createMemoryReplayStore } from './state/memory-replay-store.js';
+import { createStores } from './state/create-stores.js';
 
 export { runCheck, type CheckItem, type CheckReport } from './check/run-check.js';
 
@@ -82,6 +82,7 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
   const appByHost = new Map(config.apps.flatMap((app) => app.hosts.map((host) => [host, app] as const)));
   const sealer = createLoginStateSealer({ secret: config.stateSecret, ttlMs: config.saml.loginTimeoutMs });
   const metadataXml = await renderSpMetadata(config);
+  const stores = createStores(config);
 
   const forwarder = createForwarder(config.apps, {
     onUpstreamError: (error, req, res) => {
@@ -115,7 +116,8 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
     loginCompleter: createLoginCompleter({
       saml,
       sealer,
-      replay: createMemoryReplayStore(),
+      replay: stores.replay,
+      sessions: stores.sessions,
       crowd,
       returnUrls,
       acsUrl,
@@ -158,7 +160,7 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
         // Requests still running after the grace period are cut.
         setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       });
-      await Promise.allSettled([forwarder.close(), crowd.close(), saml.close()]);
+      await Promise.allSettled([forwarder.close(), crowd.close(), saml.close(), stores.close()]);
       logger.info('crowd-sso-proxy stopped');
       logger.flush();
     },

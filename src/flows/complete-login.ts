@@ -3,12 +3,13 @@ import { AccessDeniedError, IdentityNotFoundError, RelayStateError, SamlReplayEr
 import { resolveUsername } from '../identity/resolve-username.js';
 import { serializeCrowdCookie, serializeCrowdCookieClears } from '../policy/crowd-cookie.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
-import type { CrowdPort, FactorSet, ReplayStorePort, SamlPort, SamlProfile, StateSealerPort } from './ports.js';
+import type { CrowdPort, FactorSet, ReplayStorePort, SamlPort, SamlProfile, SessionStorePort, StateSealerPort } from './ports.js';
 
 export interface LoginCompleterDeps {
   readonly saml: Pick<SamlPort, 'validateResponse'>;
   readonly sealer: Pick<StateSealerPort, 'open'>;
   readonly replay: ReplayStorePort;
+  readonly sessions: SessionStorePort;
   readonly crowd: Pick<CrowdPort, 'getUser' | 'createSession' | 'getCookieConfig'>;
   readonly returnUrls: ReturnUrlPolicy;
   readonly acsUrl: (host: string) => string;
@@ -20,7 +21,11 @@ export interface LoginCompleterDeps {
   readonly sessionDurationSeconds: number | undefined;
   /** Tells whether a RelayState value has the shape of a sealed state (vs. an IdP-initiated RelayState URL). */
   readonly looksSealed: (relayState: string) => boolean;
+  readonly now?: () => number;
 }
+
+/** How long the proxy remembers a SAML session when the IdP gives no SessionNotOnOrAfter. */
+const SESSION_RECORD_TTL_MS = 24 * 3_600_000;
 
 export interface CompleteLoginInput {
   readonly host: string;
@@ -100,6 +105,19 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
 
       const { factors } = deps.validationFactors(input.clientIp);
       const session = await deps.crowd.createSession(user.name, factors, deps.sessionDurationSeconds);
+      const createdAtMs = (deps.now ?? Date.now)();
+      await deps.sessions.record({
+        token: session.token,
+        username: session.username || user.name,
+        issuer: profile.issuer,
+        nameId: profile.nameId,
+        nameIdFormat: profile.nameIdFormat,
+        sessionIndex: profile.sessionIndex,
+        authnContextClassRef: profile.authnContextClassRef,
+        createdAtMs,
+        sessionNotOnOrAfterMs: profile.sessionNotOnOrAfterMs,
+        expiresAtMs: profile.sessionNotOnOrAfterMs ?? createdAtMs + SESSION_RECORD_TTL_MS,
+      });
       const cookie = await deps.crowd.getCookieConfig();
       const setCookies = [serializeCrowdCookie(cookie, session.token)];
       if (cookie.domain) setCookies.unshift(serializeCrowdCookieClears(cookie, 'host-only'));

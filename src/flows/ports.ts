@@ -117,3 +117,25 @@ export interface FactorSet {
   readonly factors: readonly ValidationFactor[];
   readonly cacheKey: string;
 }
+
+/** What the proxy remembers about a Crowd session it created from a SAML login (see state/memory-session-store). */
+export interface SessionRecord {
+  readonly token: string;
+  readonly username: string;
+  readonly issuer: string;
+  readonly nameId: string;
+  readonly nameIdFormat: string | undefined;
+  readonly sessionIndex: string | undefined;
+  readonly authnContextClassRef: string | undefined;
+  readonly createdAtMs: number;
+  readonly sessionNotOnOrAfterMs: number | undefined;
+  readonly expiresAtMs: number;
+}
+
+/** Crowd token ↔ SAML session (NameID + SessionIndex): session lifetime, step-up and IdP-initiated logout. */
+export interface SessionStorePort {
+  record(session: SessionRecord): Promise<void>;
+  get(token: string): Promise<SessionRecord | undefined>;
+  findTokens(issuer: string, nameId: string, sessionIndex: string | undefined): Promise<string[]>;
+  remove(token: string): Promise<void>;
+}
