@@ -1,29 +1,15 @@
 /**
- * COMPOSITION ROOT: RuntimeConfig → wired services → a running proxy.
- * Only `cli/` imports this file. Everything is built once here; the request path only calls.
+ * COMPOSITION ROOT: RuntimeConfig → a running proxy. Only `cli/` imports this file.
+ * The server, the logger and the shared stores live here; everything built from the configuration lives in a
+ * Runtime (runtime.ts), which `reload` replaces without dropping a connection.
  */
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeConfig } from './config/runtime-config.js';
-import { createCrowdClient } from './crowd/crowd-client.js';
-import { createTokenValidator } from './crowd/token-cache.js';
-import { computeValidationFactors } from './crowd/validation-factors.js';
-import { createAuthenticator } from './flows/authenticate.js';
-import { createLoginCompleter } from './flows/complete-login.js';
-import type { FactorSet } from './flows/ports.js';
-import { createLoginStarter } from './flows/start-login.js';
-import { createRequestHandler, type Readiness } from './http/request-handler.js';
-import { respondError } from './http/respond.js';
+import type { RequestHandler } from './http/request-handler.js';
 import { createServer } from './http/server.js';
 import { createLogger } from './observability/logger.js';
-import { createReturnUrlPolicy } from './policy/return-url.js';
-import { createRouter } from './policy/route.js';
-import { createClientAddressResolver } from './proxy/client-address.js';
-import { createForwarder } from './proxy/forwarder.js';
-import { createLazyServiceProvider } from './saml/lazy-service-provider.js';
-import { buildSpMetadataXml } from './saml/sp-metadata.js';
-import { createLoginStateSealer, looksSealed } from './state/login-state-sealer.js';
+import { buildRuntime, renderSpMetadata as renderMetadata, type Runtime } from './runtime.js';
 import { createStores } from './state/create-stores.js';
 
 export { runCheck, type CheckItem, type CheckReport } from './check/run-check.js';
@@ -41,100 +27,29 @@ export interface AppOptions {
 export interface App {
   /** Starts listening on config.listen; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /** Stops accepting, ends keep-alive sockets, closes Crowd/IdP clients. */
+  /** Swaps in a new configuration; requests in flight finish on the old one. */
+  reload(config: RuntimeConfig): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish (bounded), closes Crowd/IdP clients and stores. */
   close(): Promise<void>;
-}
-
-/** Every ACS URL the proxy answers on: one per app host. */
-function acsUrls(config: RuntimeConfig): string[] {
-  return config.apps.flatMap((app) => app.hosts.map((host) => `${config.publicScheme}://${host}${config.pathPrefix}/saml/acs`));
 }
 
 /** SP metadata XML for the configured hosts (what `metadata` prints and `/_sso/saml/metadata` serves). */
 export async function renderSpMetadata(config: RuntimeConfig): Promise<string> {
-  return buildSpMetadataXml({
-    spEntityId: config.saml.spEntityId,
-    nameIdFormat: config.saml.nameIdFormat,
-    spCertificate: config.saml.spCertificate,
-    signAuthnRequests: config.saml.signAuthnRequests,
-    acsUrls: acsUrls(config),
-  });
+  return renderMetadata(config);
 }
 
 export async function createApp(config: RuntimeConfig, options: AppOptions = {}): Promise<App> {
   const logger = createLogger({ level: options.logLevel ?? config.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
-  const crowd = createCrowdClient(config.crowd);
-  const saml = createLazyServiceProvider(config.saml, {
-    onLoadError: (error) => logger.error({ err: error }, 'IdP metadata could not be loaded; logins fail with a 502 page until it can (check saml.idp)'),
-  });
-  const tokens = createTokenValidator({
-    crowd,
-    ttlMs: config.crowd.cacheTtlMs,
-    negativeTtlMs: config.crowd.negativeCacheTtlMs,
-    maxEntries: config.crowd.cacheMaxEntries,
-  });
-  const validationFactors = (clientIp: string): FactorSet => ({
-    factors: computeValidationFactors(config.crowd.validationFactors, clientIp),
-    cacheKey: clientIp,
-  });
-  const returnUrls = createReturnUrlPolicy({ publicScheme: config.publicScheme, hosts: config.apps.flatMap((app) => app.hosts) });
-  const acsUrl = (host: string): string => `${config.publicScheme}://${host}${config.pathPrefix}/saml/acs`;
-  const appByHost = new Map(config.apps.flatMap((app) => app.hosts.map((host) => [host, app] as const)));
-  const sealer = createLoginStateSealer({ secret: config.stateSecret, ttlMs: config.saml.loginTimeoutMs });
-  const metadataXml = await renderSpMetadata(config);
   const stores = createStores(config);
+  let runtime: Runtime = buildRuntime(config, { logger, stores });
 
-  const forwarder = createForwarder(config.apps, {
-    onUpstreamError: (error, req, res) => {
-      respondError(logger, error, req, res, { reqId: String(req.headers['x-request-id'] ?? ''), host: req.headers.host, app: undefined });
-    },
-    onUpgradeError: (error, req) => {
-      logger.warn({ host: req.headers.host, code: error.code, reason: error.reason }, error.message);
-    },
-  });
-
-  const readiness = async (): Promise<Readiness> => {
-    const [crowdCheck, idpCheck] = await Promise.allSettled([crowd.getCookieConfig(), saml.checkReady()]);
-    const describe = (result: PromiseSettledResult<unknown>): string => (result.status === 'fulfilled' ? 'ok' : (result.reason as Error).message);
-    return {
-      ok: crowdCheck.status === 'fulfilled' && idpCheck.status === 'fulfilled',
-      checks: { crowd: describe(crowdCheck), idp: describe(idpCheck) },
-    };
+  // The server calls through `runtime` on every request, so a reload takes effect for the next request.
+  const handler: RequestHandler = {
+    onRequest: (req, res) => runtime.handler.onRequest(req, res),
+    onUpgrade: (req, socket, head) => runtime.handler.onUpgrade(req, socket, head),
   };
-
-  const handler = createRequestHandler({
-    logger,
-    publicScheme: config.publicScheme,
-    listenerProto: config.listen.tls ? 'https' : 'http',
-    acsMaxBodyBytes: config.saml.acsMaxBodyBytes,
-    router: createRouter(config.apps, config.pathPrefix),
-    returnUrls,
-    resolveClient: createClientAddressResolver(config.trustedProxies),
-    forwarder,
-    authenticator: createAuthenticator({ tokens, validationFactors }),
-    loginStarter: createLoginStarter({ saml, sealer, acsUrl, forceAuthn: config.saml.forceAuthn }),
-    loginCompleter: createLoginCompleter({
-      saml,
-      sealer,
-      replay: stores.replay,
-      sessions: stores.sessions,
-      crowd,
-      returnUrls,
-      acsUrl,
-      startUrl: (host) => returnUrls.absolute(host, appByHost.get(host)?.startPath ?? '/'),
-      allowIdpInitiated: config.saml.allowIdpInitiated,
-      username: config.saml.username,
-      validationFactors,
-      sessionDurationSeconds: config.crowd.sessionDurationSeconds,
-      looksSealed,
-    }),
-    cookieConfig: () => crowd.getCookieConfig(),
-    metadataXml: () => metadataXml,
-    readiness,
-  });
-
   const tls = config.listen.tls;
-  const server: Server = createServer(handler, {
+  const server = createServer(handler, {
     tls: tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined,
   });
 
@@ -149,10 +64,19 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
             { address: address.address, port: address.port, apps: config.apps.map((app) => ({ name: app.name, hosts: app.hosts })) },
             'crowd-sso-proxy listening',
           );
-          saml.warmUp();
+          runtime.start();
           resolve(address);
         });
       }),
+    reload: async (next) => {
+      const previous = runtime;
+      runtime = buildRuntime(next, { logger, stores });
+      runtime.start();
+      logger.level = options.logLevel ?? next.logLevel;
+      logger.info({ apps: next.apps.map((app) => app.name) }, 'configuration reloaded');
+      // Requests already running keep the old upstream connections until they end.
+      setTimeout(() => void previous.close(), CLOSE_GRACE_MS).unref();
+    },
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -160,7 +84,7 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
         // Requests still running after the grace period are cut.
         setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       });
-      await Promise.allSettled([forwarder.close(), crowd.close(), saml.close(), stores.close()]);
+      await Promise.allSettled([runtime.close(), stores.close()]);
       logger.info('crowd-sso-proxy stopped');
       logger.flush();
     },

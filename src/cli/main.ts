@@ -41,7 +41,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     const app = await import('../app.js');
     switch (parsed.command) {
       case 'serve':
-        return await serve(await app.createApp(config, { logLevel: config.logLevel }));
+        return await serve(await app.createApp(config, { logLevel: config.logLevel }), config.listen);
       case 'check':
         return printCheck(await app.runCheck(config), io);
       case 'metadata': {
@@ -108,8 +108,13 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
   return { command, configPath: String(outcome.args.config), logLevel: typeof logLevel === 'string' ? logLevel : undefined };
 }
 
-async function serve(app: App): Promise<number> {
-  await app.listen();
+async function serve(app: App, listen: RuntimeConfig['listen']): Promise<number> {
+  try {
+    await app.listen();
+  } catch (error) {
+    await app.close();
+    throw new Error(`cannot listen on ${listen.host}:${listen.port}; check listen.host and listen.port`, { cause: error });
+  }
   await new Promise<void>((stopped) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);

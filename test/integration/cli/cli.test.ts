@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -170,4 +171,15 @@ t.test('serve runs until SIGTERM, then closes and exits 0', async (t) => {
   const { code, stderr } = await proxy.exited;
   t.equal(code, 0);
   t.equal(stderr, '');
+});
+
+t.test('serve names the listen keys when the port is taken, and exits 1', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((listening) => blocker.listen(0, '127.0.0.1', listening));
+  t.teardown(() => new Promise<void>((closed) => blocker.close(() => closed())));
+  const { port } = blocker.address() as AddressInfo;
+  const file = await writeConfig(t.testdir(), { ...unreachableConfig(), listen: { host: '127.0.0.1', port } });
+  const { code, stderr } = await run(['serve', '-c', file, '--log-level', 'silent']);
+  t.equal(code, 1);
+  t.equal(stderr, `crowd-sso-proxy: cannot listen on 127.0.0.1:${port}; check listen.host and listen.port\n  caused by: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
 });
