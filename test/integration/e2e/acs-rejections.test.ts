@@ -108,3 +108,28 @@ t.test('identity outcomes: unknown user → no-account page; inactive user → a
     t.match(res.body, text, nameId);
   }
 });
+
+t.test('IdP-initiated (unsolicited) login, when enabled, lands on the app start page or a RelayState on a configured host', async (t) => {
+  const stack = await startStack(t, { config: { saml: { allowIdpInitiated: true } } });
+  const acsUrl = stack.acsUrl(HOSTS.jira);
+  const unsolicited = { requestId: '', relayState: '', acsUrl };
+  const landing = await post(stack.browser(), acsUrl, { SAMLResponse: response(stack, unsolicited, { inResponseTo: undefined }) });
+  t.equal(landing.status, 303);
+  t.equal(landing.headers.location, `http://${HOSTS.jira}/secure/Dashboard.jspa`, "the app's startPath");
+  t.ok(landing.headers['set-cookie'], 'signed in');
+
+  const deep = await post(stack.browser(), acsUrl, {
+    SAMLResponse: response(stack, unsolicited, { inResponseTo: undefined }),
+    RelayState: `http://${HOSTS.confluence}/display/X`,
+  });
+  t.equal(deep.headers.location, `http://${HOSTS.confluence}/display/X`, 'a RelayState URL on a configured host is honoured');
+  const foreign = await post(stack.browser(), acsUrl, {
+    SAMLResponse: response(stack, unsolicited, { inResponseTo: undefined }),
+    RelayState: 'https://evil.example.net/',
+  });
+  t.equal(foreign.headers.location, `http://${HOSTS.jira}/secure/Dashboard.jspa`, 'a foreign RelayState is ignored');
+
+  const login = await startLogin(stack.browser(), `http://${HOSTS.jira}/x`);
+  const solicitedWithoutId = await post(stack.browser(), login.acsUrl, { SAMLResponse: response(stack, login, { inResponseTo: undefined }), RelayState: login.relayState });
+  t.equal(solicitedWithoutId.status, 403, 'a response without InResponseTo is not accepted for a login the proxy started');
+});
