@@ -10,7 +10,7 @@ import type { RequestHandler } from './http/request-handler.js';
 import { createServer } from './http/server.js';
 import { createLogger } from './observability/logger.js';
 import { buildRuntime, renderSpMetadata as renderMetadata, type Runtime } from './runtime.js';
-import { createStores } from './state/create-stores.js';
+import { createStores, hasStoreChanged } from './state/create-stores.js';
 
 export { runCheck, type CheckItem, type CheckReport } from './check/run-check.js';
 
@@ -40,7 +40,7 @@ export async function renderSpMetadata(config: RuntimeConfig): Promise<string> {
 
 export async function createApp(config: RuntimeConfig, options: AppOptions = {}): Promise<App> {
   const logger = createLogger({ level: options.logLevel ?? config.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
-  const stores = createStores(config);
+  const stores = createStores(config, { log: logger });
   let runtime: Runtime = buildRuntime(config, { logger, stores });
 
   // The server calls through `runtime` on every request, so a reload takes effect for the next request.
@@ -74,6 +74,7 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
       runtime.start();
       logger.level = options.logLevel ?? next.logLevel;
       logger.info({ apps: next.apps.map((app) => app.name) }, 'configuration reloaded');
+      if (hasStoreChanged(config.store, next.store)) logger.warn('store changed in the configuration file: it takes effect at the next restart');
       // Requests already running keep the old upstream connections until they end.
       setTimeout(() => void previous.close(), CLOSE_GRACE_MS).unref();
     },

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ERR_ACCESS_DENIED'
   | 'ERR_CROWD_UNAVAILABLE'
   | 'ERR_CROWD_REJECTED'
+  | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_UPSTREAM_UNAVAILABLE'
   | 'ERR_UPSTREAM_TIMEOUT'
   | 'ERR_INTERNAL';
@@ -63,6 +64,7 @@ export const ERROR_CATALOG: Readonly<Record<Exclude<ErrorCode, 'ERR_CONFIG'>, Ca
   ERR_ACCESS_DENIED: { status: 403, page: 'access-denied', reason: 'access_denied', level: 'warn', publicMessage: 'You signed in, but your account may not use this application.' },
   ERR_CROWD_UNAVAILABLE: { status: 503, page: 'try-later', reason: 'crowd_unavailable', level: 'error', publicMessage: 'The sign-in service is not answering right now. Please try again in a few minutes.' },
   ERR_CROWD_REJECTED: { status: 502, page: 'try-later', reason: 'crowd_rejected', level: 'error', publicMessage: 'The sign-in service refused this server. An administrator has to fix this.' },
+  ERR_STORE_UNAVAILABLE: { status: 503, page: 'try-later', reason: 'store_unavailable', level: 'error', publicMessage: 'Signing in is not possible right now. Please try again in a few minutes.' },
   ERR_UPSTREAM_UNAVAILABLE: { status: 502, page: 'upstream-down', reason: 'upstream_unavailable', level: 'error', publicMessage: 'The application is not answering right now. Please try again in a few minutes.' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, page: 'upstream-down', reason: 'upstream_timeout', level: 'error', publicMessage: 'The application took too long to answer. Please try again in a few minutes.' },
   ERR_INTERNAL: { status: 500, page: 'try-later', reason: 'internal_error', level: 'error', publicMessage: 'Something went wrong on this server. Please try again in a few minutes.' },
@@ -134,6 +136,8 @@ export class IdentityNotFoundError extends SsoProxyError { readonly code = 'ERR_
 export class AccessDeniedError extends SsoProxyError { readonly code = 'ERR_ACCESS_DENIED' as const; }
 export class CrowdUnavailableError extends SsoProxyError { readonly code = 'ERR_CROWD_UNAVAILABLE' as const; }
 export class CrowdRejectedError extends SsoProxyError { readonly code = 'ERR_CROWD_REJECTED' as const; }
+/** The shared state store (store.redis) did not answer in time; the login cannot be checked for replay. */
+export class StoreUnavailableError extends SsoProxyError { readonly code = 'ERR_STORE_UNAVAILABLE' as const; }
 export class UpstreamUnavailableError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_UNAVAILABLE' as const; }
 export class UpstreamTimeoutError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_TIMEOUT' as const; }
 /** A bug or an unexpected library failure; wraps the original as `cause`. */

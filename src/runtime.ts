@@ -85,11 +85,16 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   });
 
   const readiness = async (): Promise<Readiness> => {
-    const [crowdCheck, idpCheck] = await Promise.allSettled([crowd.getCookieConfig(), saml.checkReady()]);
+    const [crowdCheck, idpCheck, storeCheck] = await Promise.allSettled([crowd.getCookieConfig(), saml.checkReady(), stores.check()]);
     const describe = (result: PromiseSettledResult<unknown>): string => (result.status === 'fulfilled' ? 'ok' : (result.reason as Error).message);
     return {
+      // Redis down does not make the instance unready: signed-in users keep working (README, "Several instances").
       ok: crowdCheck.status === 'fulfilled' && idpCheck.status === 'fulfilled',
-      checks: { crowd: describe(crowdCheck), idp: describe(idpCheck) },
+      checks: {
+        crowd: describe(crowdCheck),
+        idp: describe(idpCheck),
+        store: storeCheck.status === 'fulfilled' ? 'ok' : 'unavailable: logins are refused until the store answers (see the log)',
+      },
     };
   };
 

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import type { AppConfig, IdpSource, RuntimeConfig } from './runtime-config.js';
-import type { RawApp, RawIdp, ValidatedConfig } from './validate-config.js';
+import type { RawRedisStore } from './check-redis-store.js';
+import type { AppConfig, IdpSource, ListenConfig, RedisStoreConfig, RuntimeConfig } from './runtime-config.js';
+import type { RawApp, RawConfig, RawHsts, RawIdp, ValidatedConfig } from './validate-config.js';
 
 /**
  * Defaults by key path (`apps[]` = every entry of `apps`). They equal the `default`s of the JSON Schema;
@@ -9,9 +10,20 @@ import type { RawApp, RawIdp, ValidatedConfig } from './validate-config.js';
  */
 export const CONFIG_DEFAULTS = {
   'listen.host': '0.0.0.0',
+  'listen.hsts.maxAgeSeconds': 31_536_000,
+  'listen.hsts.includeSubDomains': false,
+  shutdownGraceSeconds: 25,
+  watchConfig: false,
+  workers: 1,
   pathPrefix: '/_sso',
   trustedProxies: [],
   logLevel: 'info',
+  logFormat: 'json',
+  accessLog: true,
+  'admin.host': '127.0.0.1',
+  'store.redis.keyPrefix': 'crowd-sso-proxy:',
+  'store.redis.connectTimeoutMs': 2000,
+  'store.redis.commandTimeoutMs': 1000,
   'apps[].startPath': '/',
   'apps[].upstreamTimeoutSeconds': 300,
   'crowd.timeoutMs': 5000,
@@ -29,11 +41,17 @@ export const CONFIG_DEFAULTS = {
   'saml.maxMessageBytes': 524_288,
   'saml.forceAuthn': false,
   'saml.metadataTimeoutMs': 10_000,
+  'saml.metadataRefreshSeconds': 3600,
 } as const;
 
 /** listen.port without / with listen.tls (conditional, so the schema states them in its description). */
 const DEFAULT_PORT = 8080;
 const DEFAULT_TLS_PORT = 8443;
+
+/** listen.port, defaulting by whether the proxy terminates TLS itself. */
+export function resolveListenPort(port: number | undefined, hasTls: boolean): number {
+  return port ?? (hasTls ? DEFAULT_TLS_PORT : DEFAULT_PORT);
+}
 
 /** publicScheme, defaulting to https exactly when the proxy terminates TLS itself. */
 export function resolvePublicScheme(publicScheme: 'http' | 'https' | undefined, hasTls: boolean): 'http' | 'https' {
@@ -57,8 +75,10 @@ export function compileConfig(validated: ValidatedConfig): RuntimeConfig {
   const config: RuntimeConfig = {
     listen: {
       host: raw.listen?.host ?? CONFIG_DEFAULTS['listen.host'],
-      port: raw.listen?.port ?? (tls === undefined ? DEFAULT_PORT : DEFAULT_TLS_PORT),
+      port: resolveListenPort(raw.listen?.port, tls !== undefined),
       tls,
+      httpRedirect: compileHttpRedirect(raw.listen),
+      hsts: compileHsts(raw.listen?.hsts),
     },
     publicScheme,
     pathPrefix: raw.pathPrefix ?? CONFIG_DEFAULTS.pathPrefix,
@@ -94,11 +114,45 @@ export function compileConfig(validated: ValidatedConfig): RuntimeConfig {
       maxMessageBytes: saml.maxMessageBytes ?? CONFIG_DEFAULTS['saml.maxMessageBytes'],
       forceAuthn: saml.forceAuthn ?? CONFIG_DEFAULTS['saml.forceAuthn'],
       metadataTimeoutMs: saml.metadataTimeoutMs ?? CONFIG_DEFAULTS['saml.metadataTimeoutMs'],
+      metadataRefreshMs: secondsToMs(saml.metadataRefreshSeconds ?? CONFIG_DEFAULTS['saml.metadataRefreshSeconds']),
     },
     logLevel: raw.logLevel ?? CONFIG_DEFAULTS.logLevel,
+    shutdownGraceMs: secondsToMs(raw.shutdownGraceSeconds ?? CONFIG_DEFAULTS.shutdownGraceSeconds),
+    watchConfig: raw.watchConfig ?? CONFIG_DEFAULTS.watchConfig,
+    workers: raw.workers ?? CONFIG_DEFAULTS.workers,
+    logFormat: raw.logFormat ?? CONFIG_DEFAULTS.logFormat,
+    accessLog: raw.accessLog ?? CONFIG_DEFAULTS.accessLog,
+    admin: raw.admin === undefined ? undefined : { host: raw.admin.host ?? CONFIG_DEFAULTS['admin.host'], port: raw.admin.port },
+    store: { redis: compileRedisStore(raw.store?.redis, validated.redisPassword) },
     configDir,
   };
   return deepFreeze(config);
+}
+
+function compileHttpRedirect(listen: RawConfig['listen']): ListenConfig['httpRedirect'] {
+  const redirect = listen?.httpRedirect;
+  if (redirect === undefined) return undefined;
+  return { host: redirect.host ?? listen?.host ?? CONFIG_DEFAULTS['listen.host'], port: redirect.port };
+}
+
+function compileHsts(hsts: RawHsts | undefined): ListenConfig['hsts'] {
+  if (hsts === undefined) return undefined;
+  return {
+    maxAgeSeconds: hsts.maxAgeSeconds ?? CONFIG_DEFAULTS['listen.hsts.maxAgeSeconds'],
+    includeSubDomains: hsts.includeSubDomains ?? CONFIG_DEFAULTS['listen.hsts.includeSubDomains'],
+  };
+}
+
+function compileRedisStore(redis: RawRedisStore | undefined, password: string | undefined): RedisStoreConfig | undefined {
+  if (redis === undefined) return undefined;
+  return {
+    url: redis.url,
+    keyPrefix: redis.keyPrefix ?? CONFIG_DEFAULTS['store.redis.keyPrefix'],
+    password,
+    tls: redis.tls ?? new URL(redis.url).protocol === 'rediss:',
+    connectTimeoutMs: redis.connectTimeoutMs ?? CONFIG_DEFAULTS['store.redis.connectTimeoutMs'],
+    commandTimeoutMs: redis.commandTimeoutMs ?? CONFIG_DEFAULTS['store.redis.commandTimeoutMs'],
+  };
 }
 
 function compileApp(app: RawApp, publicScheme: 'http' | 'https'): AppConfig {

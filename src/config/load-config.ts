@@ -12,6 +12,8 @@ export interface LoadConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Overrides the file's `logLevel` (the `--log-level` flag); checked like the file's value. */
   readonly logLevel?: string;
+  /** Overrides the file's `logFormat` (the `--log-format` flag); checked like the file's value. */
+  readonly logFormat?: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function loadConfig(filePath: string, options: LoadConfigOptions = 
     throw new ConfigError([{ path: '', message: `cannot read "${absolutePath}": ${fileErrorReason(error)}` }], { cause: error });
   }
   const data = parseJsonc(text.replace(/^\uFEFF/, ''));
-  const overridden = options.logLevel !== undefined && isRecord(data) ? { ...data, logLevel: options.logLevel } : data;
+  const overridden = isRecord(data) ? withOverrides(data, { logLevel: options.logLevel, logFormat: options.logFormat }) : data;
   const validated = await validateConfig(overridden, { env: options.env ?? process.env, configDir: dirname(absolutePath) });
   return compileConfig(validated);
 }
@@ -104,6 +106,12 @@ function position(text: string, offset: number): string {
   const line = before.split('\n').length;
   const column = offset - before.lastIndexOf('\n');
   return `line ${line}, column ${column}`;
+}
+
+/** `data` with each flag that was given in place of the file's key. */
+function withOverrides(data: Record<string, unknown>, flags: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const given = Object.entries(flags).filter(([, value]) => value !== undefined);
+  return given.length === 0 ? data : { ...data, ...Object.fromEntries(given) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -12,7 +12,63 @@ export interface TlsConfig {
 export interface ListenConfig {
   readonly host: string;
   readonly port: number;
+  /** Re-read on reload; switching between HTTP and HTTPS needs a restart. */
   readonly tls: TlsConfig | undefined;
+  /** Plain-HTTP listener that redirects to HTTPS (only with `tls`). */
+  readonly httpRedirect: { readonly host: string; readonly port: number } | undefined;
+  /** Strict-Transport-Security on HTTPS responses (only with `tls`). */
+  readonly hsts: { readonly maxAgeSeconds: number; readonly includeSubDomains: boolean } | undefined;
+}
+
+/** The admin listener (`/metrics`, `/health`, `/ready`); metrics are collected only when it is configured. */
+export interface AdminConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `enforce`: the proxy acts on its decisions; `observe`: it only logs them and forwards everything untouched. */
+export type ProxyMode = 'enforce' | 'observe';
+
+export type AppPresetName = 'jira' | 'jsm' | 'confluence' | 'bitbucket' | 'bamboo' | 'fisheye';
+
+/**
+ * What a matching request needs: `required` a valid SSO session; `optional` forwarded anonymously without one;
+ * `public` never touched; `credentials` forwarded untouched when it carries its own credentials (Authorization
+ * Basic/Bearer/OAuth), else treated as `required`.
+ */
+export type AccessAction = 'required' | 'optional' | 'public' | 'credentials';
+
+/** One access rule; all given conditions must hold. */
+export interface AccessRule {
+  /** Where it comes from, for logs: `apps[0].rules[2]` or `preset jira`. */
+  readonly source: string;
+  /** Path prefix on segment boundaries. */
+  readonly path: string | undefined;
+  /** Regular expression source, tested against the path (without query). */
+  readonly pattern: string | undefined;
+  /** Upper-case HTTP methods; undefined = any. */
+  readonly methods: readonly string[] | undefined;
+  readonly action: AccessAction;
+}
+
+/** The AuthnContextClassRef an app requires (e.g. MFA): requested in the AuthnRequest and checked in the assertion. */
+export interface RequiredAuthnContext {
+  /** Accepted class references; the assertion's must be one of them. */
+  readonly classRefs: readonly string[];
+  readonly comparison: 'exact' | 'minimum';
+}
+
+/** Break-glass access to the app's own login page without SSO. */
+export interface EmergencyAccessConfig {
+  readonly path: string;
+  /** A query parameter the request must carry (e.g. `nosso`). */
+  readonly query: string | undefined;
+  /** CIDRs (normalised, with prefix) allowed to use it. */
+  readonly allowFrom: readonly string[];
+  /** A header the request must carry, with this exact (secret) value. */
+  readonly secretHeader: { readonly name: string; readonly value: string } | undefined;
+  /** Where the app's login forms post: allowed (POST only) for a request that passes the checks above. */
+  readonly loginFormPaths: readonly string[];
 }
 
 export interface AppConfig {
@@ -26,6 +82,25 @@ export interface AppConfig {
   readonly startPath: string;
   /** Upstream socket/response timeout. */
   readonly upstreamTimeoutMs: number;
+  readonly preset: AppPresetName | undefined;
+  /** apps[].mode, else the top-level mode. */
+  readonly mode: ProxyMode;
+  /** The app's own rules, then its preset's; first match wins; no match = `required`. */
+  readonly rules: readonly AccessRule[];
+  /** The app's login page(s): a browser without a session is sent to the IdP (returning where the app wanted to go). */
+  readonly loginPaths: readonly string[];
+  readonly logoutPaths: readonly string[];
+  /** Query parameters of the login page that name the page to return to (`os_destination`). */
+  readonly returnParameters: readonly string[];
+  readonly requiredAuthnContext: RequiredAuthnContext | undefined;
+  readonly emergencyAccess: EmergencyAccessConfig | undefined;
+}
+
+export interface LogoutConfig {
+  /** Where the browser lands after logout (else the proxy's signed-out page). */
+  readonly redirectUrl: string | undefined;
+  /** How long, after a logout, a browser is shown the signed-out page instead of being sent to the IdP. */
+  readonly suppressLoginMs: number;
 }
 
 /**
@@ -102,7 +177,30 @@ export interface SamlConfig {
   /** Inflated size cap for SAML messages (Redirect binding, and decoded POST). */
   readonly maxMessageBytes: number;
   readonly forceAuthn: boolean;
+  /** After this long since the SAML login, the user signs in again (undefined = no limit beyond the IdP's). */
+  readonly maxSessionAgeMs: number | undefined;
+  /** Send ForceAuthn when the session ended (SessionNotOnOrAfter, maxSessionAgeMs). */
+  readonly forceAuthnOnReauth: boolean;
   readonly metadataTimeoutMs: number;
+  /** How often a `metadata-url` IdP's metadata is fetched again. */
+  readonly metadataRefreshMs: number;
+}
+
+/** store.redis: the Redis every instance shares. */
+export interface RedisStoreConfig {
+  /** `redis://` or `rediss://` URL: host, port, database, optional ACL user name; never a password (loggable). */
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly password: string | undefined;
+  readonly tls: boolean;
+  readonly connectTimeoutMs: number;
+  /** Bound for one command, including the wait for a connection. */
+  readonly commandTimeoutMs: number;
+}
+
+export interface StoreConfig {
+  /** undefined = in memory (one process). */
+  readonly redis: RedisStoreConfig | undefined;
 }
 
 export interface RuntimeConfig {
@@ -117,8 +215,24 @@ export interface RuntimeConfig {
   readonly stateSecret: Uint8Array;
   readonly apps: readonly AppConfig[];
   readonly crowd: CrowdConfig;
+  /** Default for apps[].mode. */
+  readonly mode: ProxyMode;
+  readonly logout: LogoutConfig;
   readonly saml: SamlConfig;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** SIGTERM/SIGINT: how long requests and WebSockets in flight may take before their connections are closed. */
+  readonly shutdownGraceMs: number;
+  /** Reload when the configuration file changes. */
+  readonly watchConfig: boolean;
+  /** Worker processes (node:cluster); 0 = one per CPU core; 1 = no cluster. Read at start only. */
+  readonly workers: number;
+  /** `json` lines for collectors, `pretty` for a terminal (read at start only). */
+  readonly logFormat: 'json' | 'pretty';
+  /** One info line per request. */
+  readonly accessLog: boolean;
+  readonly admin: AdminConfig | undefined;
+  /** Shared state (replay cache, session index); read at start only. */
+  readonly store: StoreConfig;
   /** Directory of the config file, to resolve relative paths in messages. */
   readonly configDir: string;
 }

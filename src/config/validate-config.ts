@@ -2,8 +2,9 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { RuntimeConfig } from './runtime-config.js';
+import { checkRedisStore, type RawRedisStore } from './check-redis-store.js';
 import { checkSchema, type SchemaCheck } from './check-schema.js';
-import { normalizeHost, resolvePublicScheme } from './compile-config.js';
+import { normalizeHost, resolveListenPort, resolvePublicScheme } from './compile-config.js';
 import { resolveSecret, type SecretContext, type SecretSpec } from './resolve-secrets.js';
 
 /** The configuration file as the schema guarantees it (defaults not applied, secrets not resolved). */
@@ -13,15 +14,29 @@ export interface RawConfig {
     readonly host?: string;
     readonly port?: number;
     readonly tls?: RawTls;
+    readonly httpRedirect?: { readonly host?: string; readonly port: number };
+    readonly hsts?: RawHsts;
   };
   readonly publicScheme?: 'http' | 'https';
   readonly pathPrefix?: string;
   readonly trustedProxies?: readonly string[];
   readonly stateSecret: SecretSpec;
   readonly logLevel?: RuntimeConfig['logLevel'];
+  readonly shutdownGraceSeconds?: number;
+  readonly watchConfig?: boolean;
+  readonly workers?: number;
+  readonly logFormat?: RuntimeConfig['logFormat'];
+  readonly accessLog?: boolean;
+  readonly admin?: { readonly host?: string; readonly port: number };
+  readonly store?: { readonly redis?: RawRedisStore };
   readonly apps: readonly RawApp[];
   readonly crowd: RawCrowd;
   readonly saml: RawSaml;
+}
+
+export interface RawHsts {
+  readonly maxAgeSeconds?: number;
+  readonly includeSubDomains?: boolean;
 }
 
 export interface RawTls {
@@ -72,6 +87,7 @@ export interface RawSaml {
   readonly maxMessageBytes?: number;
   readonly forceAuthn?: boolean;
   readonly metadataTimeoutMs?: number;
+  readonly metadataRefreshSeconds?: number;
 }
 
 /** A configuration without problems, with the secret and PEM texts it refers to already read. */
@@ -83,6 +99,7 @@ export interface ValidatedConfig {
   readonly spPrivateKey: string | undefined;
   readonly spCertificate: string | undefined;
   readonly idpSigningCerts: readonly string[];
+  readonly redisPassword: string | undefined;
 }
 
 export interface ValidateConfigOptions {
@@ -124,6 +141,12 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
     if (!isAddressOrRange(entry)) report(`trustedProxies[${i}]`, 'not an IP address or CIDR range, e.g. "10.0.0.5" or "10.0.0.0/8"');
   });
   checkApps(schema, report);
+  checkHttpsExtras(schema, report);
+  const adminPort = schema.validAt<number>('admin', 'port');
+  const listenPort = resolveListenPort(schema.validAt<number>('listen', 'port'), schema.rawAt('listen', 'tls') !== undefined);
+  if (adminPort !== undefined && adminPort !== 0 && adminPort === listenPort) {
+    report('admin.port', `must differ from listen.port (${listenPort}): the admin listener is a separate port, never reachable through the app hosts`);
+  }
 
   const stateSecret = await read(schema.validAt<SecretSpec>('stateSecret'), 'stateSecret');
   if (stateSecret !== undefined && stateSecret.length < MIN_STATE_SECRET_LENGTH) {
@@ -138,6 +161,7 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
 
   const idpSigningCerts = await checkIdp(schema, read, report);
   const sp = await checkSpKeys(schema, read, report);
+  const redis = await checkRedisStore(schema, read, report);
 
   // Both secrets are required by the schema, so without problems they have been read.
   if (problems.length > 0 || stateSecret === undefined || crowdApplicationPassword === undefined) {
@@ -151,6 +175,7 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
     spPrivateKey: sp.privateKey,
     spCertificate: sp.certificate,
     idpSigningCerts,
+    redisPassword: redis.password,
   };
 }
 
@@ -183,6 +208,29 @@ function checkApps(schema: SchemaCheck, report: Report): void {
       else report(path, `"${normalized}" is already routed to app "${owner}"; each host belongs to one app`);
     });
     checkHttpUrl(schema.validAt<string>('apps', i, 'upstream'), `apps[${i}].upstream`, report);
+  }
+}
+
+/** listen.httpRedirect and listen.hsts belong to a proxy that serves HTTPS itself; saml.metadataRefreshSeconds to a metadata URL. */
+function checkHttpsExtras(schema: SchemaCheck, report: Report): void {
+  const hasTls = schema.rawAt('listen', 'tls') !== undefined;
+  if (schema.rawAt('listen', 'httpRedirect') !== undefined) {
+    if (!hasTls) {
+      report('listen.httpRedirect', 'redirects to HTTPS served by this proxy, so it needs listen.tls; behind a load balancer that terminates TLS, let the load balancer redirect');
+    } else if (schema.validAt('publicScheme') === 'http') {
+      report('listen.httpRedirect', 'redirects browsers to https, but publicScheme is "http"; remove one of the two');
+    }
+    const redirectPort = schema.validAt<number>('listen', 'httpRedirect', 'port');
+    const listenPort = resolveListenPort(schema.validAt<number>('listen', 'port'), hasTls);
+    if (redirectPort !== undefined && redirectPort !== 0 && redirectPort === listenPort) {
+      report('listen.httpRedirect.port', `must differ from listen.port (${listenPort}), which serves HTTPS`);
+    }
+  }
+  if (schema.rawAt('listen', 'hsts') !== undefined && !hasTls) {
+    report('listen.hsts', 'browsers honour Strict-Transport-Security only over HTTPS, so it needs listen.tls; behind a load balancer that terminates TLS, set the header there');
+  }
+  if (schema.rawAt('saml', 'metadataRefreshSeconds') !== undefined && schema.rawAt('saml', 'idp', 'metadataUrl') === undefined) {
+    report('saml.metadataRefreshSeconds', 'only used with saml.idp.metadataUrl (a metadata file or manual settings are read again on reload)');
   }
 }
 

@@ -54,8 +54,20 @@ export interface CrowdGroup {
   readonly active: boolean;
 }
 
+/** How one Crowd call ended: `ok` is any answer Crowd gives in normal operation (a 404 for an unknown user too). */
+export type CrowdCallOutcome = 'ok' | 'rejected' | 'server_error' | 'invalid_response' | 'timeout' | 'unreachable';
+
+export interface CrowdCallReport {
+  /** The call's label, without tokens or names: `POST /session/{token}`, `GET /user`. */
+  readonly endpoint: string;
+  readonly durationMs: number;
+  readonly outcome: CrowdCallOutcome;
+}
+
 export interface CrowdClientDeps {
   readonly now?: () => number;
+  /** Told about every finished Crowd call (for metrics). */
+  readonly onCall?: (report: CrowdCallReport) => void;
 }
 
 export interface CrowdClient {
@@ -173,6 +185,19 @@ function isTimeout(error: unknown): boolean {
   return error.name === 'TimeoutError' || (typeof code === 'string' && code.endsWith('_TIMEOUT'));
 }
 
+/** The outcome of a call that got no usable answer (`unreachable` builds the error). */
+function transportOutcome(error: SsoProxyError): CrowdCallOutcome {
+  if (error.detail === 'timeout') return 'timeout';
+  return error instanceof CrowdRejectedError ? 'invalid_response' : 'unreachable';
+}
+
+/** 401, or 403 without a Crowd reason, is Crowd refusing this proxy (credentials, remote address), not the user. */
+function answerOutcome(status: number, reason: string | undefined): CrowdCallOutcome {
+  if (status >= 500) return 'server_error';
+  if (status === 401 || (status === 403 && reason === undefined)) return 'rejected';
+  return 'ok';
+}
+
 export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {}): CrowdClient {
   const now = deps.now ?? Date.now;
   const base = new URL(config.baseUrl);
@@ -211,7 +236,13 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
     );
   };
 
+  const onCall = deps.onCall;
+  const report = (label: string, startedMs: number, outcome: CrowdCallOutcome): void => {
+    onCall?.({ endpoint: label, durationMs: performance.now() - startedMs, outcome });
+  };
+
   const call = async (options: CallOptions): Promise<Reply> => {
+    const startedMs = performance.now();
     const secrets = options.secrets ?? [];
     const headers: Record<string, string> = { authorization, accept: 'application/json' };
     let body: string | undefined;
@@ -237,7 +268,9 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
       contentType = (Array.isArray(header) ? header.join(',') : header ?? '').toLowerCase();
       text = await response.body.text();
     } catch (error) {
-      throw unreachable(options.label, error);
+      const failure = unreachable(options.label, error);
+      report(options.label, startedMs, transportOutcome(failure));
+      throw failure;
     }
     let json: unknown;
     if (contentType.includes('json') && text.trim() !== '') {
@@ -245,14 +278,18 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
         json = JSON.parse(text);
       } catch (error) {
         // A broken error page from a failing Crowd is still "Crowd unavailable", decided by status below.
-        if (status < 500) throw new CrowdRejectedError(
-          `Crowd answered ${options.label} with HTTP ${status} and a body that is not valid JSON. Check crowd.baseUrl.`,
-          { cause: error, detail: `HTTP ${status} invalid_json` },
-        );
+        if (status < 500) {
+          report(options.label, startedMs, 'invalid_response');
+          throw new CrowdRejectedError(
+            `Crowd answered ${options.label} with HTTP ${status} and a body that is not valid JSON. Check crowd.baseUrl.`,
+            { cause: error, detail: `HTTP ${status} invalid_json` },
+          );
+        }
       }
     }
     const reason = isJsonObject(json) ? stringField(json, 'reason') : undefined;
     const message = isJsonObject(json) ? redact(stringField(json, 'message') ?? '', secrets) : '';
+    report(options.label, startedMs, answerOutcome(status, reason));
     return { status, json, reason, message, label: options.label };
   };
 

@@ -17,6 +17,8 @@ export interface TokenValidatorOptions {
   /** Upper bound on cached answers; the least recently used is dropped first. */
   readonly maxEntries: number;
   readonly now?: () => number;
+  /** Told about every validation: `true` when answered without a new Crowd call (cached, or joined one in flight). */
+  readonly onLookup?: (hit: boolean) => void;
 }
 
 export interface TokenValidator {
@@ -24,6 +26,8 @@ export interface TokenValidator {
   validate(token: string, factors: readonly ValidationFactor[], cacheKey: string): Promise<CrowdSession | null>;
   /** Drops every cached answer and in-flight call for this token (after logout). */
   forget(token: string): void;
+  /** Cached answers right now (bounded by `maxEntries`). */
+  entries(): number;
 }
 
 interface CachedAnswer {
@@ -38,7 +42,7 @@ interface InFlight {
 }
 
 export function createTokenValidator(options: TokenValidatorOptions): TokenValidator {
-  const { crowd, ttlMs, negativeTtlMs, maxEntries } = options;
+  const { crowd, ttlMs, negativeTtlMs, maxEntries, onLookup } = options;
   const now = options.now ?? Date.now;
   /** token → keys of its cached answers, so `forget` needs no scan. */
   const keysByToken = new Map<string, Set<string>>();
@@ -97,10 +101,14 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
       const key = `${token}\0${cacheKey}`;
       const cached = answers.get(key);
       if (cached !== undefined) {
-        if (cached.expiresAtMs > now()) return Promise.resolve(cached.session);
+        if (cached.expiresAtMs > now()) {
+          onLookup?.(true);
+          return Promise.resolve(cached.session);
+        }
         answers.delete(key);
       }
       const pending = inFlight.get(key);
+      onLookup?.(pending !== undefined);
       if (pending !== undefined) return pending.promise;
       return askCrowd(token, key, factors);
     },
@@ -109,5 +117,6 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
       if (keys !== undefined) for (const key of [...keys]) answers.delete(key);
       for (const [key, call] of inFlight) if (call.token === token) inFlight.delete(key);
     },
+    entries: () => answers.size,
   };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AppConfig } from '../config/runtime-config.js';
@@ -8,13 +7,16 @@ import type { LoginCompleter } from '../flows/complete-login.js';
 import type { CrowdCookieConfig } from '../flows/ports.js';
 import type { LoginStarter } from '../flows/start-login.js';
 import type { Logger } from '../observability/logger.js';
+import type { AccessDecision } from '../observability/metrics.js';
 import { isBrowserNavigation } from '../policy/request-kind.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import type { Router } from '../policy/route.js';
-import type { ClientAddressResolver } from '../proxy/client-address.js';
+import type { ClientAddress, ClientAddressResolver } from '../proxy/client-address.js';
 import { findCookieValues, rewriteCookieHeader } from '../proxy/cookie-header.js';
 import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
 import { readFormBody } from './read-form-body.js';
+import { requestIdFrom } from './request-id.js';
+import type { AccessFacts, RequestObserver } from './request-observer.js';
 import { redirect, respondError, sendJson, sendPage } from './respond.js';
 
 export interface Readiness {
@@ -37,24 +39,45 @@ export interface RequestHandlerDeps {
   readonly cookieConfig: () => Promise<CrowdCookieConfig>;
   readonly metadataXml: () => string;
   readonly readiness: () => Promise<Readiness>;
+  /** Access log line, request metrics, login counters. */
+  readonly observer: RequestObserver;
 }
 
 /** Per-request facts, all set once in the constructor (no per-request closures on the hot path). */
-class RequestContext {
+class RequestContext implements AccessFacts {
   readonly reqId: string;
+  readonly startedMs: number;
   readonly host: string | undefined;
+  readonly method: string | undefined;
   readonly path: string;
   readonly query: string;
+  readonly clientIp: string;
+  /** The scheme the client used, when known (TLS listener, or X-Forwarded-Proto from a trusted proxy). */
+  readonly proto: 'http' | 'https' | undefined;
   app: AppConfig | undefined;
+  /** `error` until the request is routed and decided. */
+  decision: AccessDecision;
+  user: string | undefined;
+  forwardedAtMs: number | undefined;
+  /** An ACS post: its failure is a failed login. */
+  isLogin: boolean;
 
-  constructor(req: IncomingMessage) {
-    this.reqId = randomUUID();
+  constructor(req: IncomingMessage, client: ClientAddress) {
+    this.startedMs = performance.now();
+    this.reqId = requestIdFrom(req.headers['x-request-id'], client.fromTrustedProxy);
     this.host = req.headers.host?.toLowerCase();
+    this.method = req.method;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);
     this.query = q < 0 ? '' : url.slice(q + 1);
+    this.clientIp = client.clientIp;
+    this.proto = client.proto;
     this.app = undefined;
+    this.decision = 'error';
+    this.user = undefined;
+    this.forwardedAtMs = undefined;
+    this.isLogin = false;
   }
 }
 
@@ -68,23 +91,24 @@ const UNAUTHENTICATED_BODY = Object.freeze({
  * forward; browser without one → IdP; anything else → 401). Every failure ends in `respondError`.
  */
 export function createRequestHandler(deps: RequestHandlerDeps) {
-  const { logger, router } = deps;
+  const { logger, router, observer } = deps;
 
   function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
-    respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name });
+    if (ctx.isLogin) observer.loginFailed(error);
+    respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name, event: ctx.isLogin ? 'login' : undefined });
   }
 
   /** The forwarding context when the request carries a valid Crowd session, else undefined. */
   async function authenticate(req: IncomingMessage, ctx: RequestContext, app: AppConfig): Promise<ForwardContext | undefined> {
-    const client = deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto);
     const cookie = await deps.cookieConfig();
     const candidates = findCookieValues(req.headers.cookie, cookie.name);
-    const authenticated = await deps.authenticator.authenticate(candidates, client.clientIp);
+    const authenticated = await deps.authenticator.authenticate(candidates, ctx.clientIp);
     if (authenticated === undefined) return undefined;
+    ctx.user = authenticated.session.username;
     return {
       app,
-      clientIp: client.clientIp,
-      proto: client.proto ?? deps.publicScheme,
+      clientIp: ctx.clientIp,
+      proto: ctx.proto ?? deps.publicScheme,
       host: ctx.host as string,
       requestId: ctx.reqId,
       // Exactly one Crowd cookie upstream, the valid one (apps read the first; a stale one may precede it).
@@ -95,6 +119,8 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
   async function gate(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, app: AppConfig): Promise<void> {
     const forward = await authenticate(req, ctx, app);
     if (forward !== undefined) {
+      ctx.decision = 'forward';
+      ctx.forwardedAtMs = performance.now();
       deps.forwarder.forward(req, res, forward);
       return;
     }
@@ -109,9 +135,11 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       })
     ) {
       const returnUrl = deps.returnUrls.resolve(req.url ?? '/', host) ?? deps.returnUrls.absolute(host, app.startPath);
+      ctx.decision = 'login';
       redirect(res, 302, await deps.loginStarter.start(host, returnUrl));
       return;
     }
+    ctx.decision = 'deny-401';
     sendJson(res, 401, { ...UNAUTHENTICATED_BODY, requestId: ctx.reqId });
   }
 
@@ -120,18 +148,20 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       sendPage(res, 'bad-request', { status: 405, message: 'The sign-in endpoint only accepts a form post from your identity provider.', requestId: ctx.reqId }, { allow: 'POST' });
       return;
     }
+    ctx.isLogin = true;
     const form = await readFormBody(req, deps.acsMaxBodyBytes);
     const samlResponse = form.get('SAMLResponse');
     if (samlResponse === null || samlResponse === '') {
       throw new BadRequestError('the ACS post has no SAMLResponse field', { detail: 'acs_no_saml_response' });
     }
-    const client = deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto);
     const login = await deps.loginCompleter.complete({
       host: ctx.host as string,
       samlResponse,
       relayState: form.get('RelayState') ?? undefined,
-      clientIp: client.clientIp,
+      clientIp: ctx.clientIp,
     });
+    ctx.user = login.username;
+    observer.loginSucceeded();
     logger.info(
       {
         reqId: ctx.reqId,
@@ -143,7 +173,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         nameId: login.profile.nameId,
         idp: login.profile.issuer,
         unsolicited: login.unsolicited,
-        clientIp: client.clientIp,
+        clientIp: ctx.clientIp,
       },
       'login succeeded',
     );
@@ -187,21 +217,27 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       throw new UnknownHostError(`no app in apps[].hosts serves host "${ctx.host?.slice(0, 200) ?? '(none)'}"`, { detail: 'unknown_host' });
     }
     ctx.app = route.app;
-    if (route.kind === 'endpoint') return endpoint(req, res, ctx, route.endpoint, route.app);
+    if (route.kind === 'endpoint') {
+      ctx.decision = 'internal';
+      return endpoint(req, res, ctx, route.endpoint, route.app);
+    }
     return gate(req, res, ctx, route.app);
   }
 
   return {
     onRequest(req: IncomingMessage, res: ServerResponse): void {
-      const ctx = new RequestContext(req);
+      const ctx = new RequestContext(req, deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto));
+      res.setHeader('x-request-id', ctx.reqId);
+      observer.track(res, ctx);
       handle(req, res, ctx).catch((error: unknown) => fail(error, req, res, ctx));
     },
 
     /** WebSocket upgrades: forwarded only for a valid Crowd session; never redirected. */
     onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-      const ctx = new RequestContext(req);
+      const ctx = new RequestContext(req, deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto));
       const refuse = (status: number, text: string): void => {
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        observer.upgrade(ctx, status);
+        socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nX-Request-Id: ${ctx.reqId}\r\nContent-Length: 0\r\n\r\n`);
       };
       socket.on('error', () => socket.destroy());
       const route = router.route(ctx.host, ctx.path);
@@ -209,10 +245,17 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         refuse(route.kind === 'unknown-host' ? 421 : 404, route.kind === 'unknown-host' ? 'Misdirected Request' : 'Not Found');
         return;
       }
+      ctx.app = route.app;
       authenticate(req, ctx, route.app)
         .then((forward) => {
-          if (forward === undefined) refuse(401, 'Unauthorized');
-          else deps.forwarder.forwardUpgrade(req, socket, head, forward);
+          if (forward === undefined) {
+            ctx.decision = 'deny-401';
+            refuse(401, 'Unauthorized');
+            return;
+          }
+          ctx.decision = 'forward';
+          observer.upgrade(ctx, 101);
+          deps.forwarder.forwardUpgrade(req, socket, head, forward);
         })
         .catch((error: unknown) => {
           logger.error({ reqId: ctx.reqId, host: ctx.host, app: route.app.name, err: error }, 'WebSocket upgrade refused: the session could not be checked');

@@ -8,6 +8,8 @@ export interface ErrorLogFields {
   readonly reqId: string;
   readonly host: string | undefined;
   readonly app: string | undefined;
+  /** `login` on a failed ACS post: the line is then also the audit record of the failed login. */
+  readonly event?: 'login' | undefined;
 }
 
 const NO_STORE = 'no-store';
@@ -67,6 +69,7 @@ export function respondError(logger: Logger, error: unknown, req: IncomingMessag
       reqId: fields.reqId,
       host: fields.host,
       app: fields.app,
+      ...(fields.event === undefined ? {} : { event: fields.event, outcome: 'failure' }),
       code: failure.code,
       reason: entry.reason,
       detail: failure.detail,

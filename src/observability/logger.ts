@@ -1,18 +1,25 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { isColorSupported, prettyFactory } from 'pino-pretty';
 
 export type { Logger };
 
+export type LogFormat = 'json' | 'pretty';
+
 export interface LoggerOptions {
   readonly level: LevelWithSilent;
-  /** Where JSON lines go; default stdout. */
+  /** `json` (default): one JSON object per line. `pretty`: one readable line per entry, for a terminal. */
+  readonly format?: LogFormat;
+  /** Where lines go; default stdout. */
   readonly destination?: NodeJS.WritableStream;
 }
 
 /**
  * Structured JSON logs. Secrets never reach a line: the fields that could carry them are redacted
- * wherever they appear (cookies, Authorization, SAML messages, tokens, passwords).
+ * wherever they appear (cookies, Authorization, SAML messages, tokens, passwords). Redaction happens
+ * before formatting, so the pretty format shows exactly what the JSON format would.
  */
 export function createLogger(options: LoggerOptions): Logger {
+  const destination = options.destination ?? process.stdout;
   return pino(
     {
       level: options.level,
@@ -35,6 +42,21 @@ export function createLogger(options: LoggerOptions): Logger {
         censor: '[redacted]',
       },
     },
-    options.destination ?? process.stdout,
+    options.format === 'pretty' ? prettyDestination(destination) : destination,
   );
+}
+
+/** Each JSON line rewritten as one readable line, synchronously (nothing is lost when the process exits). */
+function prettyDestination(out: NodeJS.WritableStream): DestinationStream {
+  const prettify = prettyFactory({
+    colorize: isColorSupported && out === process.stdout,
+    singleLine: true,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+  });
+  return {
+    write(line: string): void {
+      out.write(prettify(line));
+    },
+  };
 }

@@ -96,6 +96,16 @@ const MAX_FREE_SOCKETS_PER_UPSTREAM = 64;
 const IDLE_SOCKET_TIMEOUT_MS = 4_000;
 const TCP_KEEPALIVE_DELAY_MS = 1_000;
 
+/** The keep-alive agent of every upstream (exported so the benchmark's bare http-proxy runs with the same). */
+export const UPSTREAM_AGENT_OPTIONS: Readonly<http.AgentOptions> = Object.freeze({
+  keepAlive: true,
+  keepAliveMsecs: TCP_KEEPALIVE_DELAY_MS,
+  maxSockets: MAX_SOCKETS_PER_UPSTREAM,
+  maxFreeSockets: MAX_FREE_SOCKETS_PER_UPSTREAM,
+  timeout: IDLE_SOCKET_TIMEOUT_MS,
+  scheduling: 'lifo',
+});
+
 type ErrorTarget = ServerResponse | Duplex;
 type ProxyErrorCallback = (error: Error, req: IncomingMessage, target: ErrorTarget) => void;
 
@@ -175,15 +185,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   function compileUpstream(app: AppConfig): Upstream {
     const upstream = describeUpstream(app);
     const isTls = app.upstream.protocol === 'https:';
-    const agentOptions: https.AgentOptions = {
-      keepAlive: true,
-      keepAliveMsecs: TCP_KEEPALIVE_DELAY_MS,
-      maxSockets: MAX_SOCKETS_PER_UPSTREAM,
-      maxFreeSockets: MAX_FREE_SOCKETS_PER_UPSTREAM,
-      timeout: IDLE_SOCKET_TIMEOUT_MS,
-      scheduling: 'lifo',
-    };
-    const agent = isTls ? new https.Agent({ ...agentOptions, rejectUnauthorized: true }) : new http.Agent(agentOptions);
+    const agent = isTls ? new https.Agent({ ...UPSTREAM_AGENT_OPTIONS, rejectUnauthorized: true }) : new http.Agent({ ...UPSTREAM_AGENT_OPTIONS });
     const proxy = httpProxy.createProxyServer({
       target: targetOf(app.upstream),
       agent,

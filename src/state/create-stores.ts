@@ -1,19 +1,54 @@
-import type { RuntimeConfig } from '../config/runtime-config.js';
+import type { RuntimeConfig, StoreConfig } from '../config/runtime-config.js';
 import { createMemoryReplayStore, type ReplayStore } from './memory-replay-store.js';
 import { createMemorySessionStore, type SessionStore } from './memory-session-store.js';
+import { createRedisConnection, type StoreLog } from './redis-connection.js';
+import { createRedisReplayStore } from './redis-replay-store.js';
+import { createRedisSessionStore } from './redis-session-store.js';
 
-/** Everything several instances would have to share. */
+/** Everything several instances have to share. */
 export interface Stores {
   readonly replay: ReplayStore;
   readonly sessions: SessionStore;
+  /** For the readiness report: resolves when the stores answer; throws StoreUnavailableError otherwise. */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The stores the configuration asks for (in memory: one instance only). */
-export function createStores(_config: RuntimeConfig): Stores {
+export interface StoresDeps {
+  readonly log: StoreLog & { warn(fields: Record<string, unknown>, message: string): void };
+}
+
+/**
+ * The stores the configuration asks for: in Redis with `store.redis` (several instances or worker processes),
+ * else in memory (one process). Built once per process: a reload keeps them (see `hasStoreChanged`).
+ */
+export function createStores(config: RuntimeConfig, deps: StoresDeps): Stores {
+  const redis = config.store.redis;
+  if (redis === undefined) {
+    if (config.workers !== 1) {
+      deps.log.warn(
+        { workers: config.workers },
+        'workers is not 1 but store.redis is not set: each worker process keeps its own assertion-replay cache and session index, ' +
+          'so a captured SAML response could be replayed to another worker and IdP-initiated logout misses sessions of other workers; set store.redis',
+      );
+    }
+    return {
+      replay: createMemoryReplayStore(),
+      sessions: createMemorySessionStore(),
+      check: async () => {},
+      close: async () => {},
+    };
+  }
+  const connection = createRedisConnection(redis, deps);
   return {
-    replay: createMemoryReplayStore(),
-    sessions: createMemorySessionStore(),
-    close: async () => {},
+    replay: createRedisReplayStore(connection),
+    sessions: createRedisSessionStore(connection),
+    check: () => connection.ping(),
+    close: () => connection.close(),
   };
+}
+
+/** Whether a reloaded configuration asks for other stores than the running ones (which only a restart changes). */
+export function hasStoreChanged(running: StoreConfig, next: StoreConfig): boolean {
+  return JSON.stringify(running) !== JSON.stringify(next);
 }

@@ -21,7 +21,7 @@ interface Run {
 
 interface Running {
   readonly exited: Promise<Run>;
-  /** Resolves with the first stdout line that satisfies `predicate`. */
+  /** Resolves with the first stdout line that satisfies `predicate`; rejects when the process exits first. */
   waitForLine(predicate: (line: string) => boolean): Promise<string>;
   kill(signal: NodeJS.Signals): void;
 }
@@ -50,7 +50,11 @@ function start(args: readonly string[], options: { cwd?: string; env?: Record<st
   const exited = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   return {
     exited,
-    waitForLine: (predicate) => new Promise((resolve) => waiters.push({ predicate, resolve })),
+    waitForLine: (predicate) =>
+      Promise.race([
+        new Promise<string>((resolve) => waiters.push({ predicate, resolve })),
+        exited.then((result) => Promise.reject(new Error(`exited with ${String(result.code)} first; stderr: ${result.stderr}`))),
+      ]),
     kill: (signal) => child.kill(signal),
   };
 }

@@ -35,6 +35,7 @@ export function samlConfig(overrides: Partial<SamlConfig> = {}): SamlConfig {
     maxMessageBytes: 128 * 1024,
     forceAuthn: false,
     metadataTimeoutMs: 2_000,
+    metadataRefreshMs: 3_600_000,
     ...overrides,
   };
 }

@@ -1,0 +1,85 @@
+/**
+ * nginx as the reverse-proxy reference row, when the `nginx` binary is installed (Debian package `nginx`). It runs
+ * one worker process (like one Node.js process), keeps upstream connections alive, passes WebSocket upgrades and
+ * streams responses (`proxy_buffering off`, like http-proxy). Everything it writes stays in its own temporary folder.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import { waitForPort } from './wait-for-port.js';
+
+export interface NginxProxy {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx'];
+
+/** The nginx binary, or undefined when none is installed. */
+export function findNginx(): string | undefined {
+  return NGINX_CANDIDATES.find((candidate) => spawnSync(candidate, ['-v'], { stdio: 'ignore' }).status === 0);
+}
+
+function nginxConfig(dir: string, port: number, upstreamPort: number): string {
+  return `worker_processes 1;
+error_log ${dir}/error.log warn;
+pid ${dir}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream app {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 64;
+  }
+  map $http_upgrade $connection_upgrade {
+    default upgrade;
+    '' '';
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_buffering off;
+    }
+  }
+}
+`;
+}
+
+export async function startNginxProxy(binary: string, upstreamPort: number): Promise<NginxProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-bench-nginx-'));
+  const port = await freePort();
+  const configFile = join(dir, 'nginx.conf');
+  writeFileSync(configFile, nginxConfig(dir, port, upstreamPort));
+  const child = spawn(binary, ['-p', dir, '-c', configFile, '-e', join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await waitForPort(port, 'nginx', () => child.exitCode !== null);
+  } catch (error) {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    port,
+    async close() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
