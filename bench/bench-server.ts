@@ -45,11 +45,13 @@ function countValidations(crowd: FakeCrowd, from: number): CrowdCallCount {
 async function createSessions(crowd: FakeCrowd, spec: Extract<BenchServerSpec, { role: 'fake-crowd' }>, count: number): Promise<string[]> {
   const tokens: string[] = [];
   const authorization = `Basic ${Buffer.from(`${spec.applicationName}:${spec.applicationPassword}`).toString('base64')}`;
-  const body = JSON.stringify({ username: spec.username, 'validation-factors': { validationFactors: [{ name: 'remote_address', value: '127.0.0.1' }] } });
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
-      next += 1;
+      const index = next++;
+      // Crowd hands out the same session again for the same user and factors: every session gets its own address.
+      const remoteAddress = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
+      const body = JSON.stringify({ username: spec.username, 'validation-factors': { validationFactors: [{ name: 'remote_address', value: remoteAddress }] } });
       const response = await fetch(`${crowd.baseUrl}/rest/usermanagement/1/session?validate-password=false`, {
         method: 'POST',
         headers: { authorization, accept: 'application/json', 'content-type': 'application/json' },

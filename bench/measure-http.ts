@@ -12,6 +12,8 @@ export interface HttpLoadOptions {
   readonly host: string;
   readonly connections: number;
   readonly durationSeconds: number;
+  /** Stop after this many requests instead (before `durationSeconds`). */
+  readonly requests?: number;
   /** The Cookie header of the next request. */
   readonly nextCookieHeader: () => string;
 }
@@ -43,6 +45,7 @@ export async function measureHttp(options: HttpLoadOptions): Promise<HttpLoadRes
         url: options.url,
         connections: options.connections,
         duration: options.durationSeconds,
+        ...(options.requests === undefined ? {} : { amount: options.requests }),
         timeout: 10,
         headers,
         requests: [{ setupRequest: (request) => ({ ...request, headers: { ...headers, cookie: options.nextCookieHeader() } }) }],

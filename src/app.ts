@@ -3,19 +3,21 @@
  * The server, the logger and the shared stores live here; everything built from the configuration lives in a
  * Runtime (runtime.ts), which `reload` replaces without dropping a connection.
  */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { restartOnlyChanges } from './config/restart-only-changes.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import type { RequestHandler } from './http/request-handler.js';
-import { createServer } from './http/server.js';
-import { createLogger } from './observability/logger.js';
+import { createAdminListener } from './http/admin-listener.js';
+import { createListeners } from './http/listeners.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
 import { buildRuntime, renderSpMetadata as renderMetadata, type Runtime } from './runtime.js';
 import { createStores, hasStoreChanged } from './state/create-stores.js';
 
 export { runCheck, type CheckItem, type CheckReport } from './check/run-check.js';
-
-/** How long `close()` lets in-flight requests finish. */
-const CLOSE_GRACE_MS = 10_000;
+/** For the cluster primary, which logs without running an App. */
+export { createLogger, type Logger } from './observability/logger.js';
 
 export interface AppOptions {
   /** Overrides config.logLevel. */
@@ -25,11 +27,24 @@ export interface AppOptions {
 }
 
 export interface App {
+  /** The process's logger (the command line logs reloads and signals with it). */
+  readonly logger: Logger;
   /** Starts listening on config.listen; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /** Swaps in a new configuration; requests in flight finish on the old one. */
+  /** The admin listener's address once listening; undefined without `admin`. */
+  adminAddress(): AddressInfo | undefined;
+  /** The HTTP redirect listener's address once listening; undefined without `listen.httpRedirect`. */
+  redirectAddress(): AddressInfo | undefined;
+  /**
+   * Swaps in a new configuration for the next requests; requests and WebSockets in flight finish on the old one.
+   * TLS certificate and key are read again. Keys only a restart applies are logged (restart-only-changes.ts).
+   * Throws, keeping the running configuration, when the TLS files cannot be read.
+   */
   reload(config: RuntimeConfig): Promise<void>;
-  /** Stops accepting, lets in-flight requests finish (bounded), closes Crowd/IdP clients and stores. */
+  /**
+   * Stops accepting, lets requests and WebSockets in flight finish within `shutdownGraceSeconds`, then closes
+   * what is left, the Crowd and IdP clients and the stores. Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -39,55 +54,100 @@ export async function renderSpMetadata(config: RuntimeConfig): Promise<string> {
 }
 
 export async function createApp(config: RuntimeConfig, options: AppOptions = {}): Promise<App> {
-  const logger = createLogger({ level: options.logLevel ?? config.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const logger = createLogger({
+    level: options.logLevel ?? config.logLevel,
+    format: config.logFormat,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const stores = createStores(config, { log: logger });
-  let runtime: Runtime = buildRuntime(config, { logger, stores });
+  // Metrics only with an admin listener to serve them; the registry outlives every reload.
+  const metrics = config.admin === undefined ? undefined : createMetrics();
+  const listenerProto = config.listen.tls === undefined ? 'http' : 'https';
+  let runtime: Runtime = buildRuntime(config, { logger, stores, metrics, listenerProto });
+  /** Configurations replaced by a reload whose WebSocket tunnels may still be open. */
+  const retired = new Set<Runtime>();
+  const admin = config.admin === undefined || metrics === undefined ? undefined : createAdminListener(config.admin, { logger, metrics, readiness: () => runtime.readiness() });
+  let adminAddress: AddressInfo | undefined;
 
   // The server calls through `runtime` on every request, so a reload takes effect for the next request.
   const handler: RequestHandler = {
     onRequest: (req, res) => runtime.handler.onRequest(req, res),
     onUpgrade: (req, socket, head) => runtime.handler.onUpgrade(req, socket, head),
   };
+  const redirectHandler: RequestHandler = {
+    onRequest: (req, res) => runtime.httpsRedirect.onRequest(req, res),
+    onUpgrade: (req, socket, head) => runtime.httpsRedirect.onUpgrade(req, socket, head),
+  };
   const tls = config.listen.tls;
-  const server = createServer(handler, {
-    tls: tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined,
+  const listeners = createListeners({
+    listen: config.listen,
+    tls: tls ? { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) } : undefined,
+    handler,
+    redirectHandler,
   });
+  let redirectAddress: AddressInfo | undefined;
+  let closing: Promise<void> | undefined;
+
+  async function close(): Promise<void> {
+    const graceMs = runtime.config.shutdownGraceMs;
+    logger.info(
+      { openConnections: await listeners.connectionCount(), graceSeconds: graceMs / 1000 },
+      'stopping: no new connections; requests and WebSockets in flight may finish within shutdownGraceSeconds',
+    );
+    const cutAll = (): Promise<unknown> => Promise.allSettled([runtime, ...retired].map((each) => each.close()));
+    const { cutConnections } = await listeners.stop(graceMs, cutAll);
+    if (cutConnections > 0) {
+      logger.warn({ cutConnections }, `shutdownGraceSeconds (${graceMs / 1000} s) over: closed the connections still open`);
+    }
+    await Promise.allSettled([cutAll(), stores.close(), admin?.close()]);
+    logger.info('crowd-sso-proxy stopped');
+    logger.flush();
+  }
 
   return {
-    listen: () =>
-      new Promise<AddressInfo>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.listen.port, config.listen.host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          logger.info(
-            { address: address.address, port: address.port, apps: config.apps.map((app) => ({ name: app.name, hosts: app.hosts })) },
-            'crowd-sso-proxy listening',
-          );
-          runtime.start();
-          resolve(address);
-        });
-      }),
+    logger,
+    listen: async () => {
+      const bound = await listeners.listen();
+      redirectAddress = bound.redirect;
+      logger.info(
+        {
+          address: bound.main.address,
+          port: bound.main.port,
+          ...(bound.redirect === undefined ? {} : { httpRedirectPort: bound.redirect.port }),
+          apps: config.apps.map((app) => ({ name: app.name, hosts: app.hosts })),
+        },
+        'crowd-sso-proxy listening',
+      );
+      runtime.start();
+      adminAddress = await admin?.listen();
+      return bound.main;
+    },
+    adminAddress: () => adminAddress,
+    redirectAddress: () => redirectAddress,
     reload: async (next) => {
+      if (next.listen.tls !== undefined && listeners.proto === 'https') {
+        try {
+          await listeners.reloadTls(next.listen.tls);
+        } catch (error) {
+          throw new Error('cannot use listen.tls.certFile and listen.tls.keyFile; the running configuration stays', { cause: error });
+        }
+      }
       const previous = runtime;
-      runtime = buildRuntime(next, { logger, stores });
+      runtime = buildRuntime(next, { logger, stores, metrics, listenerProto: listeners.proto });
       runtime.start();
       logger.level = options.logLevel ?? next.logLevel;
       logger.info({ apps: next.apps.map((app) => app.name) }, 'configuration reloaded');
       if (hasStoreChanged(config.store, next.store)) logger.warn('store changed in the configuration file: it takes effect at the next restart');
-      // Requests already running keep the old upstream connections until they end.
-      setTimeout(() => void previous.close(), CLOSE_GRACE_MS).unref();
+      for (const key of restartOnlyChanges(config, next)) {
+        logger.warn({ configKey: key }, `${key} changed in the configuration file: it takes effect at the next restart`);
+      }
+      // Requests and WebSockets already running finish on the previous configuration.
+      retired.add(previous);
+      void previous.retire().finally(() => retired.delete(previous));
     },
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Requests still running after the grace period are cut.
-        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
-      });
-      await Promise.allSettled([runtime.close(), stores.close()]);
-      logger.info('crowd-sso-proxy stopped');
-      logger.flush();
+    close: () => {
+      closing ??= close();
+      return closing;
     },
   };
 }

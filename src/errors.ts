@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_IDP_UNAVAILABLE'
   | 'ERR_RELAY_STATE'
   | 'ERR_IDENTITY'
+  | 'ERR_IDENTITY_AMBIGUOUS'
   | 'ERR_ACCESS_DENIED'
   | 'ERR_CROWD_UNAVAILABLE'
   | 'ERR_CROWD_REJECTED'
@@ -34,6 +35,7 @@ export type PageName =
   | 'login-failed'
   | 'login-expired'
   | 'no-account'
+  | 'account-ambiguous'
   | 'access-denied'
   | 'try-later'
   | 'upstream-down';
@@ -61,6 +63,7 @@ export const ERROR_CATALOG: Readonly<Record<Exclude<ErrorCode, 'ERR_CONFIG'>, Ca
   ERR_IDP_UNAVAILABLE: { status: 502, page: 'try-later', reason: 'idp_unavailable', level: 'error', publicMessage: 'The identity provider cannot be reached right now. Please try again in a few minutes.' },
   ERR_RELAY_STATE: { status: 400, page: 'login-expired', reason: 'relay_state_invalid', level: 'info', publicMessage: 'This sign-in took too long or was started elsewhere. Please sign in again.' },
   ERR_IDENTITY: { status: 403, page: 'no-account', reason: 'identity_unmapped', level: 'warn', publicMessage: 'You signed in, but there is no matching account here.' },
+  ERR_IDENTITY_AMBIGUOUS: { status: 403, page: 'account-ambiguous', reason: 'identity_ambiguous', level: 'warn', publicMessage: 'You signed in, but your identity matches more than one account here, so you cannot be signed in automatically.' },
   ERR_ACCESS_DENIED: { status: 403, page: 'access-denied', reason: 'access_denied', level: 'warn', publicMessage: 'You signed in, but your account may not use this application.' },
   ERR_CROWD_UNAVAILABLE: { status: 503, page: 'try-later', reason: 'crowd_unavailable', level: 'error', publicMessage: 'The sign-in service is not answering right now. Please try again in a few minutes.' },
   ERR_CROWD_REJECTED: { status: 502, page: 'try-later', reason: 'crowd_rejected', level: 'error', publicMessage: 'The sign-in service refused this server. An administrator has to fix this.' },
@@ -133,6 +136,8 @@ export class IdpStatusError extends SsoProxyError { readonly code = 'ERR_IDP_STA
 export class IdpUnavailableError extends SsoProxyError { readonly code = 'ERR_IDP_UNAVAILABLE' as const; }
 export class RelayStateError extends SsoProxyError { readonly code = 'ERR_RELAY_STATE' as const; }
 export class IdentityNotFoundError extends SsoProxyError { readonly code = 'ERR_IDENTITY' as const; }
+/** The IdP identity matches several Crowd users (e.g. one email, two accounts): refused, never guessed. */
+export class IdentityAmbiguousError extends SsoProxyError { readonly code = 'ERR_IDENTITY_AMBIGUOUS' as const; }
 export class AccessDeniedError extends SsoProxyError { readonly code = 'ERR_ACCESS_DENIED' as const; }
 export class CrowdUnavailableError extends SsoProxyError { readonly code = 'ERR_CROWD_UNAVAILABLE' as const; }
 export class CrowdRejectedError extends SsoProxyError { readonly code = 'ERR_CROWD_REJECTED' as const; }

@@ -4,20 +4,28 @@
  */
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { createCrowdClient } from './crowd/crowd-client.js';
+import { createGroupCache } from './crowd/group-cache.js';
 import { createTokenValidator } from './crowd/token-cache.js';
 import { computeValidationFactors } from './crowd/validation-factors.js';
 import { createAuthenticator } from './flows/authenticate.js';
 import { createLoginCompleter } from './flows/complete-login.js';
+import { createAccessEnforcer } from './flows/enforce-access-restriction.js';
+import { createIdentityEstablisher } from './flows/establish-identity.js';
 import type { FactorSet } from './flows/ports.js';
 import { createLoginStarter } from './flows/start-login.js';
 import { createRequestHandler, type Readiness, type RequestHandler } from './http/request-handler.js';
+import { createHttpsRedirect } from './http/https-redirect.js';
 import { respondError } from './http/respond.js';
+import { createRequestObserver } from './http/request-observer.js';
 import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { strictTransportSecurity, withStrictTransportSecurity } from './http/strict-transport-security.js';
 import { createReturnUrlPolicy } from './policy/return-url.js';
 import { createRouter } from './policy/route.js';
 import { createClientAddressResolver } from './proxy/client-address.js';
 import { createForwarder } from './proxy/forwarder.js';
-import { createLazyServiceProvider } from './saml/lazy-service-provider.js';
+import { createLazyServiceProvider, type IdpMetadataRefresh } from './saml/lazy-service-provider.js';
+import type { IdpInfo } from './saml/service-provider.js';
 import { buildSpMetadataXml } from './saml/sp-metadata.js';
 import { createLoginStateSealer, looksSealed } from './state/login-state-sealer.js';
 import type { Stores } from './state/create-stores.js';
@@ -26,15 +34,36 @@ export interface RuntimeDeps {
   readonly logger: Logger;
   /** Shared by every runtime of this process (replay cache, session index). */
   readonly stores: Stores;
+  /** The process's metrics (they outlive a reload); undefined when metrics are off. */
+  readonly metrics?: Metrics | undefined;
+  /** What the main listener speaks; it outlives reloads (switching between HTTP and HTTPS needs a restart). */
+  readonly listenerProto: 'http' | 'https';
 }
 
 export interface Runtime {
   readonly config: RuntimeConfig;
   readonly handler: RequestHandler;
+  /** Handler of the `listen.httpRedirect` listener: 308 to https for the configured hosts. */
+  readonly httpsRedirect: RequestHandler;
+  /** Crowd and the IdP metadata reachable (what `/ready` answers). */
+  readiness(): Promise<Readiness>;
   /** Starts background work (IdP metadata load). */
   start(): void;
-  /** Releases upstream connections, Crowd and IdP clients (after in-flight requests are done). */
+  /**
+   * After a reload: closes the Crowd and IdP clients once requests that started on this configuration are done
+   * with them, and resolves when its last WebSocket tunnel has ended. Nothing in flight is cut.
+   */
+  retire(): Promise<void>;
+  /** Releases upstream connections (WebSocket tunnels included), Crowd and IdP clients at once. */
   close(): Promise<void>;
+}
+
+/**
+ * A retired configuration's Crowd and IdP clients stay usable this long, so that a request that was being
+ * authenticated or a login being completed during the reload still finishes (a few Crowd calls at most).
+ */
+function retireDelayMs(config: RuntimeConfig): number {
+  return 10_000 + 3 * config.crowd.timeoutMs;
 }
 
 /** Every ACS URL the proxy answers on: one per app host. */
@@ -54,16 +83,33 @@ export function renderSpMetadata(config: RuntimeConfig): string {
 }
 
 export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime {
-  const { logger, stores } = deps;
-  const crowd = createCrowdClient(config.crowd);
+  const { logger, stores, metrics } = deps;
+  const crowd = createCrowdClient(config.crowd, { onCall: metrics?.crowdCall });
   const saml = createLazyServiceProvider(config.saml, {
-    onLoadError: (error) => logger.error({ err: error }, 'IdP metadata could not be loaded; logins fail with a 502 page until it can (check saml.idp)'),
+    onLoadError: (error) => {
+      metrics?.idpMetadataRefreshFailed();
+      logger.error({ err: error }, 'IdP metadata could not be loaded; logins fail with a 502 page until it can (check saml.idp)');
+    },
+    onRefresh: (result) => {
+      if (result.kind === 'failed') metrics?.idpMetadataRefreshFailed();
+      logIdpMetadataRefresh(logger, result);
+    },
   });
   const tokens = createTokenValidator({
     crowd,
     ttlMs: config.crowd.cacheTtlMs,
     negativeTtlMs: config.crowd.negativeCacheTtlMs,
     maxEntries: config.crowd.cacheMaxEntries,
+    onLookup: metrics?.tokenCacheLookup,
+  });
+  // apps[].access: a user's Crowd groups, trusted as long as a token validation.
+  const crowdGroups = createGroupCache({ crowd, ttlMs: config.crowd.cacheTtlMs, maxEntries: config.crowd.cacheMaxEntries });
+  const accessEnforcer = createAccessEnforcer({ sessions: stores.sessions, crowdGroups });
+  const requestMetrics = metrics?.bind({
+    apps: config.apps.map((app) => app.name),
+    tokenCacheEntries: () => tokens.entries(),
+    idpSigningCerts: () => saml.currentIdp()?.signingCerts,
+    spCertificate: config.saml.spCertificate,
   });
   const validationFactors = (clientIp: string): FactorSet => ({
     factors: computeValidationFactors(config.crowd.validationFactors, clientIp),
@@ -101,7 +147,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   const handler = createRequestHandler({
     logger,
     publicScheme: config.publicScheme,
-    listenerProto: config.listen.tls ? 'https' : 'http',
+    listenerProto: deps.listenerProto,
     acsMaxBodyBytes: config.saml.acsMaxBodyBytes,
     router: createRouter(config.apps, config.pathPrefix),
     returnUrls,
@@ -119,22 +165,57 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       acsUrl,
       startUrl: (host) => returnUrls.absolute(host, appByHost.get(host)?.startPath ?? '/'),
       allowIdpInitiated: config.saml.allowIdpInitiated,
-      username: config.saml.username,
+      identity: createIdentityEstablisher({ identity: config.identity, crowd, crowdGroups }),
+      access: accessEnforcer,
       validationFactors,
       sessionDurationSeconds: config.crowd.sessionDurationSeconds,
       looksSealed,
+      clockSkewMs: config.saml.clockSkewMs,
     }),
+    accessEnforcer,
     cookieConfig: () => crowd.getCookieConfig(),
     metadataXml: () => metadataXml,
     readiness,
+    observer: createRequestObserver({ logger, accessLog: config.accessLog, metrics: requestMetrics }),
   });
+
+  const hsts = deps.listenerProto === 'https' && config.listen.hsts !== undefined ? strictTransportSecurity(config.listen.hsts) : undefined;
 
   return {
     config,
-    handler,
+    handler: hsts === undefined ? handler : withStrictTransportSecurity(handler, hsts),
+    httpsRedirect: createHttpsRedirect({ hosts: config.apps.flatMap((app) => app.hosts), healthPath: `${config.pathPrefix}/health`, logger }),
+    readiness,
     start: () => saml.warmUp(),
+    retire: async () => {
+      await new Promise((resolve) => setTimeout(resolve, retireDelayMs(config)).unref());
+      await Promise.allSettled([crowd.close(), saml.close()]);
+      await forwarder.tunnelsClosed();
+    },
     close: async () => {
       await Promise.allSettled([forwarder.close(), crowd.close(), saml.close()]);
     },
   };
+}
+
+/** One line per periodic IdP metadata refresh; certificates by subject, expiry and SHA-256 fingerprint. */
+function logIdpMetadataRefresh(logger: Logger, result: IdpMetadataRefresh): void {
+  const certs = (idp: IdpInfo): object[] =>
+    idp.signingCerts.map((cert) => ({ subject: cert.subject, notAfter: cert.notAfter.toISOString(), fingerprintSha256: cert.fingerprintSha256 }));
+  switch (result.kind) {
+    case 'unchanged':
+      logger.debug({ idp: result.idp.entityId }, 'IdP metadata refreshed: unchanged');
+      return;
+    case 'changed':
+      logger.info(
+        { idp: result.idp.entityId, ssoUrl: result.idp.ssoUrl, signingCerts: certs(result.idp), previousSigningCerts: certs(result.previous) },
+        'IdP metadata refreshed: changed; only the signing certificates it lists now are trusted',
+      );
+      return;
+    case 'failed':
+      logger.error(
+        { err: result.error, idp: result.idp.entityId, signingCerts: certs(result.idp), retryInSeconds: result.retryInMs / 1000 },
+        'IdP metadata refresh failed; the metadata loaded before stays in use (check saml.idp.metadataUrl)',
+      );
+  }
 }

@@ -262,6 +262,8 @@ export async function startFakeCrowd(options: FakeCrowdOptions = {}): Promise<Fa
   const users = new Map<string, StoredUser>();
   const groups = new Map<string, StoredGroup>();
   const sessions = new Map<string, StoredSession>();
+  /** `user\0factors` → the token of the session Crowd hands out again for them (checked for life on use). */
+  const sessionTokenByOwner = new Map<string, string>();
   const calls: FakeCrowdCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let restBase = '';
@@ -356,17 +358,16 @@ export async function startFakeCrowd(options: FakeCrowdOptions = {}): Promise<Fa
     }
     const durationSeconds = Number(ex.query.get('duration') ?? Number.NaN);
     const timeoutMs = durationSeconds > 0 ? Math.min(durationSeconds * 1000, settings.sessionTimeoutMs) : settings.sessionTimeoutMs;
-    const factorsKey = JSON.stringify(factors);
+    const ownerKey = `${lower(user.name)}\0${JSON.stringify(factors)}`;
     // Crowd hands out the ongoing session for the same user and factors instead of a new one.
-    let session = [...sessions.values()].find(
-      (candidate) =>
-        lower(candidate.username) === lower(user.name) && JSON.stringify(candidate.factors) === factorsKey && liveSession(candidate.token),
-    );
+    const ongoingToken = sessionTokenByOwner.get(ownerKey);
+    let session = ongoingToken === undefined ? undefined : liveSession(ongoingToken);
     if (session === undefined) {
       const createdAtMs = now();
       const clientAddress = clientAddressOf(factors);
       session = { token: newToken(), username: user.name, factors, clientAddress, createdAtMs, expiresAtMs: createdAtMs + timeoutMs, timeoutMs };
       sessions.set(session.token, session);
+      sessionTokenByOwner.set(ownerKey, session.token);
     } else {
       session.expiresAtMs = now() + session.timeoutMs;
     }
@@ -644,7 +645,10 @@ export async function startFakeCrowd(options: FakeCrowdOptions = {}): Promise<Fa
       user.active = active;
     },
     countCalls: (method, pathPrefix) => calls.filter((call) => call.method === method && call.path.startsWith(pathPrefix)).length,
-    invalidateAllSessions: () => sessions.clear(),
+    invalidateAllSessions: () => {
+      sessions.clear();
+      sessionTokenByOwner.clear();
+    },
     close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

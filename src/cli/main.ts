@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
-import type { App, CheckReport } from '../app.js';
+import type { CheckReport } from '../app.js';
 import { isConfigError, loadConfig } from '../config/load-config.js';
 import { packageFilePath } from '../config/package-file.js';
 import type { RuntimeConfig } from '../config/runtime-config.js';
@@ -23,10 +23,13 @@ interface Invocation {
   readonly command: Command;
   readonly configPath: string;
   readonly logLevel: string | undefined;
+  readonly logFormat: string | undefined;
+  readonly watch: boolean;
 }
 
 const NAME = 'crowd-sso-proxy';
 const LOG_LEVELS: readonly RuntimeConfig['logLevel'][] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: readonly RuntimeConfig['logFormat'][] = ['json', 'pretty'];
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_INVALID = 2;
@@ -36,12 +39,15 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   if (typeof parsed === 'number') return parsed;
   const configPath = resolve(parsed.configPath);
   try {
-    const config = await loadConfig(configPath, { env: io.env, logLevel: parsed.logLevel });
+    const load = () => loadConfig(configPath, { env: io.env, logLevel: parsed.logLevel, logFormat: parsed.logFormat });
+    const config = await load();
     // Loaded only now: --help, --version and configuration errors answer without loading the whole proxy.
     const app = await import('../app.js');
     switch (parsed.command) {
-      case 'serve':
-        return await serve(await app.createApp(config, { logLevel: config.logLevel }), config.listen);
+      case 'serve': {
+        const { serve } = await import('./serve.js');
+        return await serve({ config, configPath, load, watch: parsed.watch });
+      }
       case 'check':
         return printCheck(await app.runCheck(config), io);
       case 'metadata': {
@@ -83,6 +89,8 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
       describe: 'Configuration file (JSON with comments); env CROWD_SSO_PROXY_CONFIG',
     })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'Overrides logLevel of the configuration file' })
+    .option('watch', { type: 'boolean', default: false, describe: 'serve: reload the configuration when its file changes (as watchConfig: true); SIGHUP always reloads' })
+    .option('log-format', { type: 'string', choices: LOG_FORMATS, describe: 'json lines, or pretty lines for a terminal; overrides logFormat of the configuration file' })
     .strict()
     .showHelpOnFail(false, `Run "${NAME} --help" for the commands and options.`)
     .help()
@@ -105,28 +113,14 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
     return EXIT_OK;
   }
   const logLevel = outcome.args['log-level'];
-  return { command, configPath: String(outcome.args.config), logLevel: typeof logLevel === 'string' ? logLevel : undefined };
-}
-
-async function serve(app: App, listen: RuntimeConfig['listen']): Promise<number> {
-  try {
-    await app.listen();
-  } catch (error) {
-    await app.close();
-    throw new Error(`cannot listen on ${listen.host}:${listen.port}; check listen.host and listen.port`, { cause: error });
-  }
-  await new Promise<void>((stopped) => {
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      stopped();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
-  // A second signal now ends the process the default way, should closing hang.
-  await app.close();
-  return EXIT_OK;
+  const logFormat = outcome.args['log-format'];
+  return {
+    command,
+    configPath: String(outcome.args.config),
+    logLevel: typeof logLevel === 'string' ? logLevel : undefined,
+    logFormat: typeof logFormat === 'string' ? logFormat : undefined,
+    watch: outcome.args.watch === true,
+  };
 }
 
 function printCheck(report: CheckReport, io: CliIo): number {

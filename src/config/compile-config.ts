@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { RawRedisStore } from './check-redis-store.js';
+import { compileAppAccess, type AppAccessDefaults } from './compile-app-access.js';
+import { compileAccessRestriction, compileIdentityConfig, IDENTITY_DEFAULTS } from './identity-config.js';
 import type { AppConfig, IdpSource, ListenConfig, RedisStoreConfig, RuntimeConfig } from './runtime-config.js';
 import type { RawApp, RawConfig, RawHsts, RawIdp, ValidatedConfig } from './validate-config.js';
 
@@ -16,6 +18,8 @@ export const CONFIG_DEFAULTS = {
   watchConfig: false,
   workers: 1,
   pathPrefix: '/_sso',
+  mode: 'enforce',
+  'logout.suppressLoginSeconds': 60,
   trustedProxies: [],
   logLevel: 'info',
   logFormat: 'json',
@@ -26,6 +30,7 @@ export const CONFIG_DEFAULTS = {
   'store.redis.commandTimeoutMs': 1000,
   'apps[].startPath': '/',
   'apps[].upstreamTimeoutSeconds': 300,
+  'apps[].requiredAuthnContext.comparison': 'exact',
   'crowd.timeoutMs': 5000,
   'crowd.cacheTtlSeconds': 60,
   'crowd.negativeCacheTtlSeconds': 5,
@@ -33,15 +38,16 @@ export const CONFIG_DEFAULTS = {
   'crowd.cookieConfigTtlSeconds': 300,
   'crowd.validationFactors': { mode: 'client-ip' },
   'saml.nameIdFormat': 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
-  'saml.username': { from: 'nameId' },
   'saml.clockSkewSeconds': 60,
   'saml.loginTimeoutSeconds': 600,
   'saml.allowIdpInitiated': false,
   'saml.acsMaxBytes': 262_144,
   'saml.maxMessageBytes': 524_288,
   'saml.forceAuthn': false,
+  'saml.forceAuthnOnReauth': false,
   'saml.metadataTimeoutMs': 10_000,
   'saml.metadataRefreshSeconds': 3600,
+  ...IDENTITY_DEFAULTS,
 } as const;
 
 /** listen.port without / with listen.tls (conditional, so the schema states them in its description). */
@@ -84,7 +90,12 @@ export function compileConfig(validated: ValidatedConfig): RuntimeConfig {
     pathPrefix: raw.pathPrefix ?? CONFIG_DEFAULTS.pathPrefix,
     trustedProxies: (raw.trustedProxies ?? CONFIG_DEFAULTS.trustedProxies).map(toCidr),
     stateSecret: new TextEncoder().encode(validated.stateSecret),
-    apps: raw.apps.map((app) => compileApp(app, publicScheme)),
+    apps: raw.apps.map((app, index) => compileApp(app, publicScheme, index, validated)),
+    mode: raw.mode ?? CONFIG_DEFAULTS.mode,
+    logout: {
+      redirectUrl: raw.logout?.redirectUrl,
+      suppressLoginMs: secondsToMs(raw.logout?.suppressLoginSeconds ?? CONFIG_DEFAULTS['logout.suppressLoginSeconds']),
+    },
     crowd: {
       baseUrl: new URL(crowd.baseUrl).href.replace(/\/+$/, ''),
       applicationName: crowd.applicationName,
@@ -103,7 +114,6 @@ export function compileConfig(validated: ValidatedConfig): RuntimeConfig {
       idp: compileIdp(saml.idp, validated),
       idpEntityId: saml.idpEntityId,
       nameIdFormat: saml.nameIdFormat ?? CONFIG_DEFAULTS['saml.nameIdFormat'],
-      username: saml.username ?? CONFIG_DEFAULTS['saml.username'],
       spPrivateKey: validated.spPrivateKey,
       spCertificate: validated.spCertificate,
       signAuthnRequests: saml.signAuthnRequests ?? validated.spPrivateKey !== undefined,
@@ -113,9 +123,12 @@ export function compileConfig(validated: ValidatedConfig): RuntimeConfig {
       acsMaxBodyBytes: saml.acsMaxBytes ?? CONFIG_DEFAULTS['saml.acsMaxBytes'],
       maxMessageBytes: saml.maxMessageBytes ?? CONFIG_DEFAULTS['saml.maxMessageBytes'],
       forceAuthn: saml.forceAuthn ?? CONFIG_DEFAULTS['saml.forceAuthn'],
+      maxSessionAgeMs: saml.maxSessionAgeSeconds === undefined ? undefined : secondsToMs(saml.maxSessionAgeSeconds),
+      forceAuthnOnReauth: saml.forceAuthnOnReauth ?? CONFIG_DEFAULTS['saml.forceAuthnOnReauth'],
       metadataTimeoutMs: saml.metadataTimeoutMs ?? CONFIG_DEFAULTS['saml.metadataTimeoutMs'],
       metadataRefreshMs: secondsToMs(saml.metadataRefreshSeconds ?? CONFIG_DEFAULTS['saml.metadataRefreshSeconds']),
     },
+    identity: compileIdentityConfig(raw.identity),
     logLevel: raw.logLevel ?? CONFIG_DEFAULTS.logLevel,
     shutdownGraceMs: secondsToMs(raw.shutdownGraceSeconds ?? CONFIG_DEFAULTS.shutdownGraceSeconds),
     watchConfig: raw.watchConfig ?? CONFIG_DEFAULTS.watchConfig,
@@ -155,13 +168,19 @@ function compileRedisStore(redis: RawRedisStore | undefined, password: string | 
   };
 }
 
-function compileApp(app: RawApp, publicScheme: 'http' | 'https'): AppConfig {
+function compileApp(app: RawApp, publicScheme: 'http' | 'https', index: number, validated: ValidatedConfig): AppConfig {
+  const defaults: AppAccessDefaults = {
+    mode: validated.raw.mode ?? CONFIG_DEFAULTS.mode,
+    comparison: CONFIG_DEFAULTS['apps[].requiredAuthnContext.comparison'],
+  };
   return {
+    ...compileAppAccess(app, index, defaults, validated.emergencySecrets[index]),
     name: app.name,
     hosts: app.hosts.map((host) => normalizeHost(host, publicScheme)),
     upstream: new URL(app.upstream),
     startPath: app.startPath ?? CONFIG_DEFAULTS['apps[].startPath'],
     upstreamTimeoutMs: secondsToMs(app.upstreamTimeoutSeconds ?? CONFIG_DEFAULTS['apps[].upstreamTimeoutSeconds']),
+    access: compileAccessRestriction(app.access),
   };
 }
 

@@ -63,7 +63,7 @@ export interface EmergencyAccessConfig {
   readonly path: string;
   /** A query parameter the request must carry (e.g. `nosso`). */
   readonly query: string | undefined;
-  /** CIDRs (normalised, with prefix) allowed to use it. */
+  /** IP addresses or CIDR ranges allowed to use it, as written. */
   readonly allowFrom: readonly string[];
   /** A header the request must carry, with this exact (secret) value. */
   readonly secretHeader: { readonly name: string; readonly value: string } | undefined;
@@ -94,6 +94,18 @@ export interface AppConfig {
   readonly returnParameters: readonly string[];
   readonly requiredAuthnContext: RequiredAuthnContext | undefined;
   readonly emergencyAccess: EmergencyAccessConfig | undefined;
+  /** apps[].access: who may use the app at all; undefined = every user Crowd lets in. */
+  readonly access: AccessRestriction | undefined;
+}
+
+/** apps[].access: allowed when the user carries any listed group (names compared ignoring case). */
+export interface AccessRestriction {
+  /** IdP group values, as sent in identity.groups.attribute. */
+  readonly idpGroups: readonly string[];
+  /** Crowd groups, direct or nested. */
+  readonly crowdGroups: readonly string[];
+  /** Shown on the refusal page: whom to ask for access. */
+  readonly contact: string | undefined;
 }
 
 export interface LogoutConfig {
@@ -154,9 +166,69 @@ export type IdpSource =
       readonly signingCerts: readonly string[];
     };
 
-export type UsernameSource =
-  | { readonly from: 'nameId' }
-  | { readonly from: 'attribute'; readonly attribute: string };
+/** One step that turns an IdP value into a Crowd username (identity.username[].transforms). */
+export type UsernameTransform =
+  | { readonly kind: 'lowercase' }
+  | { readonly kind: 'strip-email-domain' }
+  | { readonly kind: 'strip-windows-domain' }
+  /** Every match of `pattern` (global) replaced by `with` (`$1` etc.). */
+  | { readonly kind: 'replace'; readonly pattern: RegExp; readonly with: string };
+
+/** identity.username[]: where a username comes from and how it is looked up; the first strategy that finds a user wins. */
+export interface UsernameStrategy {
+  readonly from: 'nameId' | 'attribute';
+  /** With `from: "attribute"`: its Name or FriendlyName. */
+  readonly attribute: string | undefined;
+  readonly transforms: readonly UsernameTransform[];
+  /** `username`: Crowd's user by that name; `email`: Crowd's user search by email (more than one match is refused). */
+  readonly lookup: 'username' | 'email';
+}
+
+/** identity.provisioning: just-in-time creation of Crowd users. */
+export interface ProvisioningConfig {
+  readonly enabled: boolean;
+  /** On later logins, write changed profile attributes back to Crowd. */
+  readonly updateProfile: boolean;
+  /** SAML attribute names (Name or FriendlyName) of the profile fields; undefined = not mapped. */
+  readonly attributes: {
+    readonly email: string | undefined;
+    readonly firstName: string | undefined;
+    readonly lastName: string | undefined;
+    readonly displayName: string | undefined;
+  };
+}
+
+/** identity.groups.patterns[]. */
+export interface GroupPattern {
+  /** Whole-value, case-insensitive match of an IdP group value. */
+  readonly match: RegExp;
+  /** Crowd group name template (`$1`, `$<name>`). */
+  readonly group: string;
+  /** Matches every Crowd group name the template can produce: the groups this pattern manages in `sync-managed` mode. */
+  readonly produces: RegExp;
+}
+
+/** identity.groups: IdP group values → Crowd group memberships. */
+export interface GroupSyncConfig {
+  /** Attribute (Name or FriendlyName) carrying the IdP group values. */
+  readonly attribute: string;
+  readonly mode: 'add-only' | 'sync-managed';
+  /** Lower-cased IdP value → Crowd groups. */
+  readonly map: ReadonlyMap<string, readonly string[]>;
+  readonly patterns: readonly GroupPattern[];
+  /** Given to users created just in time. */
+  readonly defaultGroups: readonly string[];
+  /** Create a mapped group that does not exist in Crowd (else it is skipped with a warning). */
+  readonly createMissing: boolean;
+}
+
+/** identity: how an IdP identity becomes a Crowd user. */
+export interface IdentityConfig {
+  readonly username: readonly UsernameStrategy[];
+  readonly provisioning: ProvisioningConfig;
+  /** undefined = group memberships are not touched and apps[].access.idpGroups cannot be used. */
+  readonly groups: GroupSyncConfig | undefined;
+}
 
 export interface SamlConfig {
   readonly spEntityId: string;
@@ -164,7 +236,6 @@ export interface SamlConfig {
   /** For metadata sources: the IdP entity to pick when the file holds several; also overrides. */
   readonly idpEntityId: string | undefined;
   readonly nameIdFormat: string;
-  readonly username: UsernameSource;
   /** PEM text of the SP key and certificate, when AuthnRequests are signed. */
   readonly spPrivateKey: string | undefined;
   readonly spCertificate: string | undefined;
@@ -219,6 +290,7 @@ export interface RuntimeConfig {
   readonly mode: ProxyMode;
   readonly logout: LogoutConfig;
   readonly saml: SamlConfig;
+  readonly identity: IdentityConfig;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** SIGTERM/SIGINT: how long requests and WebSockets in flight may take before their connections are closed. */
   readonly shutdownGraceMs: number;

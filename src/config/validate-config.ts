@@ -2,8 +2,11 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { RuntimeConfig } from './runtime-config.js';
+import { isAddressOrRange } from './address-range.js';
+import { checkAppAccess, type RawAppAccess } from './check-app-access.js';
 import { checkRedisStore, type RawRedisStore } from './check-redis-store.js';
 import { checkSchema, type SchemaCheck } from './check-schema.js';
+import { checkIdentityConfig, type RawAccessRestriction, type RawIdentity } from './identity-config.js';
 import { normalizeHost, resolveListenPort, resolvePublicScheme } from './compile-config.js';
 import { resolveSecret, type SecretContext, type SecretSpec } from './resolve-secrets.js';
 
@@ -29,9 +32,12 @@ export interface RawConfig {
   readonly accessLog?: boolean;
   readonly admin?: { readonly host?: string; readonly port: number };
   readonly store?: { readonly redis?: RawRedisStore };
+  readonly mode?: RuntimeConfig['mode'];
+  readonly logout?: { readonly redirectUrl?: string; readonly suppressLoginSeconds?: number };
   readonly apps: readonly RawApp[];
   readonly crowd: RawCrowd;
   readonly saml: RawSaml;
+  readonly identity?: RawIdentity;
 }
 
 export interface RawHsts {
@@ -44,12 +50,13 @@ export interface RawTls {
   readonly keyFile: string;
 }
 
-export interface RawApp {
+export interface RawApp extends RawAppAccess {
   readonly name: string;
   readonly hosts: readonly string[];
   readonly upstream: string;
   readonly startPath?: string;
   readonly upstreamTimeoutSeconds?: number;
+  readonly access?: RawAccessRestriction;
 }
 
 export interface RawCrowd {
@@ -76,7 +83,6 @@ export interface RawSaml {
   readonly idp: RawIdp;
   readonly idpEntityId?: string;
   readonly nameIdFormat?: string;
-  readonly username?: { readonly from: 'nameId' } | { readonly from: 'attribute'; readonly attribute: string };
   readonly spPrivateKey?: SecretSpec;
   readonly spCertificateFile?: string;
   readonly signAuthnRequests?: boolean;
@@ -86,6 +92,8 @@ export interface RawSaml {
   readonly acsMaxBytes?: number;
   readonly maxMessageBytes?: number;
   readonly forceAuthn?: boolean;
+  readonly maxSessionAgeSeconds?: number;
+  readonly forceAuthnOnReauth?: boolean;
   readonly metadataTimeoutMs?: number;
   readonly metadataRefreshSeconds?: number;
 }
@@ -100,6 +108,8 @@ export interface ValidatedConfig {
   readonly spCertificate: string | undefined;
   readonly idpSigningCerts: readonly string[];
   readonly redisPassword: string | undefined;
+  /** apps[i].emergencyAccess.secretHeader.value, by app index. */
+  readonly emergencySecrets: readonly (string | undefined)[];
 }
 
 export interface ValidateConfigOptions {
@@ -141,6 +151,7 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
     if (!isAddressOrRange(entry)) report(`trustedProxies[${i}]`, 'not an IP address or CIDR range, e.g. "10.0.0.5" or "10.0.0.0/8"');
   });
   checkApps(schema, report);
+  checkIdentityConfig(schema, report);
   checkHttpsExtras(schema, report);
   const adminPort = schema.validAt<number>('admin', 'port');
   const listenPort = resolveListenPort(schema.validAt<number>('listen', 'port'), schema.rawAt('listen', 'tls') !== undefined);
@@ -162,6 +173,8 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
   const idpSigningCerts = await checkIdp(schema, read, report);
   const sp = await checkSpKeys(schema, read, report);
   const redis = await checkRedisStore(schema, read, report);
+  const access = await checkAppAccess(schema, read, report);
+  checkHttpUrl(schema.validAt<string>('logout', 'redirectUrl'), 'logout.redirectUrl', report);
 
   // Both secrets are required by the schema, so without problems they have been read.
   if (problems.length > 0 || stateSecret === undefined || crowdApplicationPassword === undefined) {
@@ -176,6 +189,7 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
     spCertificate: sp.certificate,
     idpSigningCerts,
     redisPassword: redis.password,
+    emergencySecrets: access.emergencySecrets,
   };
 }
 
@@ -330,14 +344,6 @@ function belongTogether(certificate: X509Certificate, key: KeyObject): boolean {
   } catch {
     return false;
   }
-}
-
-function isAddressOrRange(entry: string): boolean {
-  const [address = '', prefix, ...rest] = entry.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 function isLoopback(hostname: string): boolean {

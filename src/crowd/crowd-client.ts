@@ -530,7 +530,34 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
         label: 'POST /user',
         secrets: [user.password],
       };
-      await callExpecting(options, [201]);
+      const reply = await call(options);
+      if (reply.status === 201) return;
+      const said = `${reply.reason ?? `HTTP ${reply.status}`}${reply.message === '' ? '' : ` "${reply.message}"`}`;
+      const notCreated = 'Your account could not be created here automatically.';
+      if (reply.status === 400 && (reply.reason === 'INVALID_USER' || reply.reason === 'INVALID_EMAIL')) {
+        // Already exists (maybe in a directory the application cannot see) or invalid data from the IdP.
+        throw new IdentityNotFoundError(
+          `Crowd refused to create user "${user.name}" (POST /user: ${said}). Check the username mapping (identity.username) and ` +
+            'the profile attributes (identity.provisioning.attributes), and whether the user exists in a directory not mapped to the application.',
+          { detail: reply.reason, publicMessage: notCreated },
+        );
+      }
+      if (reply.status === 400 && reply.reason === 'INVALID_CREDENTIAL') {
+        throw new CrowdRejectedError(
+          `Crowd refused the random password of new user "${user.name}" (POST /user: ${said}): the directory's password policy does not ` +
+            "accept it. Relax the policy of the directory new users are created in, or switch off identity.provisioning.",
+          { detail: 'INVALID_CREDENTIAL', publicMessage: `${notCreated} An administrator has to fix this.` },
+        );
+      }
+      if (reply.status === 403 && reply.reason === 'APPLICATION_PERMISSION_DENIED') {
+        throw new CrowdRejectedError(
+          `Crowd refused to create user "${user.name}" (POST /user: ${said}): application "${app}" may not add users. In Crowd, open ` +
+            `Applications → ${app} → Directories and allow "Add user" (and, for identity.groups, "Add group" and "Modify group") on the ` +
+            'directory new users belong in, or switch off identity.provisioning.',
+          { detail: 'APPLICATION_PERMISSION_DENIED', publicMessage: `${notCreated} An administrator has to fix this.` },
+        );
+      }
+      throw failure(reply);
     },
 
     async updateUser(user) {

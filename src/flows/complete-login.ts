@@ -1,26 +1,32 @@
-import type { UsernameSource } from '../config/runtime-config.js';
-import { AccessDeniedError, IdentityNotFoundError, RelayStateError, SamlReplayError } from '../errors.js';
-import { resolveUsername } from '../identity/resolve-username.js';
+import { RelayStateError, SamlReplayError, StoreUnavailableError } from '../errors.js';
 import { serializeCrowdCookie, serializeCrowdCookieClears } from '../policy/crowd-cookie.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
-import type { CrowdPort, FactorSet, ReplayStorePort, SamlPort, SamlProfile, SessionStorePort, StateSealerPort } from './ports.js';
+import type { AccessEnforcer, RestrictedApp } from './enforce-access-restriction.js';
+import type { IdentityEstablisher } from './establish-identity.js';
+import type { LoginAttempt } from './login-attempt.js';
+import type { CrowdPort, FactorSet, ReplayStorePort, SamlPort, SamlProfile, SessionRecord, SessionStorePort, StateSealerPort } from './ports.js';
 
 export interface LoginCompleterDeps {
   readonly saml: Pick<SamlPort, 'validateResponse'>;
   readonly sealer: Pick<StateSealerPort, 'open'>;
   readonly replay: ReplayStorePort;
   readonly sessions: SessionStorePort;
-  readonly crowd: Pick<CrowdPort, 'getUser' | 'createSession' | 'getCookieConfig'>;
+  readonly crowd: Pick<CrowdPort, 'createSession' | 'getCookieConfig'>;
+  /** IdP identity → Crowd user: strategies, just-in-time provisioning, group sync (identity.*). */
+  readonly identity: Pick<IdentityEstablisher, 'establish'>;
+  /** apps[].access of the app the login goes through. */
+  readonly access: Pick<AccessEnforcer, 'atLogin'>;
   readonly returnUrls: ReturnUrlPolicy;
   readonly acsUrl: (host: string) => string;
   /** Where an unsolicited (IdP-initiated) login lands on this host: the app's start page. */
   readonly startUrl: (host: string) => string;
   readonly allowIdpInitiated: boolean;
-  readonly username: UsernameSource;
   readonly validationFactors: (clientIp: string) => FactorSet;
   readonly sessionDurationSeconds: number | undefined;
   /** Tells whether a RelayState value has the shape of a sealed state (vs. an IdP-initiated RelayState URL). */
   readonly looksSealed: (relayState: string) => boolean;
+  /** saml.clockSkewMs: an assertion is accepted this long after its NotOnOrAfter, so it is remembered as used that long too. */
+  readonly clockSkewMs: number;
   readonly now?: () => number;
 }
 
@@ -32,6 +38,10 @@ export interface CompleteLoginInput {
   readonly samlResponse: string;
   readonly relayState: string | undefined;
   readonly clientIp: string;
+  /** The app of the ACS host. */
+  readonly app: RestrictedApp;
+  /** Filled in as the login proceeds, for the audit event (also when it fails). */
+  readonly attempt: LoginAttempt;
 }
 
 export interface CompletedLogin {
@@ -41,6 +51,22 @@ export interface CompletedLogin {
   readonly token: string;
   readonly profile: SamlProfile;
   readonly unsolicited: boolean;
+  /** False when the session store did not answer: the login stands, but an IdP-initiated logout will not find it. */
+  readonly sessionRecorded: boolean;
+}
+
+/**
+ * Degraded mode: when the store does not answer, the user is signed in all the same; the caller logs that an
+ * IdP-initiated logout will miss this session.
+ */
+async function recordSession(sessions: SessionStorePort, record: SessionRecord): Promise<boolean> {
+  try {
+    await sessions.record(record);
+    return true;
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return false;
+    throw error;
+  }
 }
 
 interface Expectation {
@@ -49,7 +75,8 @@ interface Expectation {
 }
 
 /**
- * The ACS use case: RelayState → strict SAML validation → single use → Crowd user → Crowd session → cookie.
+ * The ACS use case: RelayState → strict SAML validation → single use → Crowd user (identity step) → app access →
+ * Crowd session → cookie.
  * Every refusal is a typed error; the HTTP layer turns it into a page and one log line.
  */
 export function createLoginCompleter(deps: LoginCompleterDeps) {
@@ -85,28 +112,23 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
         acsUrl: deps.acsUrl(input.host),
         expectedRequestId: expected.requestId,
       });
-      if (!(await deps.replay.markUsed(profile.assertionId, profile.notOnOrAfterMs))) {
+      // A store that cannot answer throws StoreUnavailableError here: the login is refused (accepting would allow replays).
+      if (!(await deps.replay.markUsed(profile.assertionId, profile.notOnOrAfterMs + deps.clockSkewMs))) {
         throw new SamlReplayError(`assertion ${profile.assertionId} from ${profile.issuer} was already used (NameID ${profile.nameId})`, { detail: 'assertion_reused' });
       }
 
-      const requested = resolveUsername(deps.username, profile);
-      const user = await deps.crowd.getUser(requested);
-      if (user === null) {
-        throw new IdentityNotFoundError(`IdP identity "${profile.nameId}" maps to Crowd username "${requested}", which does not exist in Crowd`, {
-          detail: 'crowd_user_not_found',
-        });
-      }
-      if (!user.active) {
-        throw new AccessDeniedError(`Crowd user "${user.name}" is inactive`, {
-          detail: 'INACTIVE_ACCOUNT',
-          publicMessage: 'Your account is deactivated. Ask your administrator to reactivate it.',
-        });
-      }
+      const { attempt } = input;
+      attempt.idp = profile.issuer;
+      attempt.nameId = profile.nameId;
+      attempt.unsolicited = expected.requestId === null;
+      // Memberships change here, before the session exists: the first page already has the right permissions.
+      const { user, idpGroups } = await deps.identity.establish(profile, attempt);
+      await deps.access.atLogin(input.app, user.name, idpGroups ?? []);
 
       const { factors } = deps.validationFactors(input.clientIp);
       const session = await deps.crowd.createSession(user.name, factors, deps.sessionDurationSeconds);
       const createdAtMs = (deps.now ?? Date.now)();
-      await deps.sessions.record({
+      const sessionRecorded = await recordSession(deps.sessions, {
         token: session.token,
         username: session.username || user.name,
         issuer: profile.issuer,
@@ -117,6 +139,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
         createdAtMs,
         sessionNotOnOrAfterMs: profile.sessionNotOnOrAfterMs,
         expiresAtMs: profile.sessionNotOnOrAfterMs ?? createdAtMs + SESSION_RECORD_TTL_MS,
+        ...(idpGroups === undefined ? {} : { idpGroups }),
       });
       const cookie = await deps.crowd.getCookieConfig();
       const setCookies = [serializeCrowdCookie(cookie, session.token)];
@@ -129,6 +152,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
         token: session.token,
         profile,
         unsolicited: expected.requestId === null,
+        sessionRecorded,
       };
     },
   };

@@ -45,6 +45,45 @@ export interface CrowdPort {
   getCookieConfig(): Promise<CrowdCookieConfig>;
   /** `GET /user?username=`: null when Crowd answers 404 USER_NOT_FOUND. */
   getUser(username: string): Promise<CrowdUser | null>;
+  /** `GET /search` (CQL `email=…`): the users whose email equals `email`, ignoring case; Crowd does not keep emails unique. */
+  searchUsersByEmail(email: string): Promise<CrowdUser[]>;
+  /** `POST /user`. Throws IdentityNotFoundError (detail: Crowd's INVALID_USER / INVALID_EMAIL), CrowdRejectedError (no directory permission, password policy). */
+  createUser(user: NewCrowdUser): Promise<void>;
+  /** `PUT /user`: replaces names, email and active of an existing user. */
+  updateUser(user: CrowdUser): Promise<void>;
+  getDirectGroups(username: string): Promise<string[]>;
+  getNestedGroups(username: string): Promise<string[]>;
+  /** Already a member is not an error. */
+  addUserToGroup(username: string, group: string): Promise<void>;
+  /** Not a member is not an error. */
+  removeUserFromGroup(username: string, group: string): Promise<void>;
+  /** `GET /group`: null when the group does not exist. */
+  getGroup(name: string): Promise<CrowdGroup | null>;
+  createGroup(name: string, description: string): Promise<void>;
+}
+
+export interface NewCrowdUser {
+  readonly name: string;
+  readonly firstName: string | undefined;
+  readonly lastName: string | undefined;
+  readonly displayName: string | undefined;
+  readonly email: string | undefined;
+  /** Required by Crowd even for users who only ever sign in through SSO. */
+  readonly password: string;
+  readonly active: boolean;
+}
+
+export interface CrowdGroup {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly active: boolean;
+}
+
+/** A user's Crowd groups (direct and nested), cached per username for apps[].access at the gate. */
+export interface CrowdGroupsPort {
+  groups(username: string): Promise<readonly string[]>;
+  /** The next `groups` call asks Crowd (memberships just changed or must be fresh). */
+  forget(username: string): void;
 }
 
 /** Cached, single-flight token validation (the gate's only Crowd dependency). */
@@ -79,7 +118,14 @@ export interface LoginRequest {
 
 export interface SamlPort {
   /** Build an AuthnRequest (HTTP-Redirect binding) with the given ID for the ACS URL of the host the login started on. */
-  createLoginRequest(options: { acsUrl: string; requestId: string; relayState: string; forceAuthn?: boolean }): Promise<LoginRequest>;
+  createLoginRequest(options: {
+    acsUrl: string;
+    requestId: string;
+    relayState: string;
+    forceAuthn?: boolean;
+    /** RequestedAuthnContext (apps[].requiredAuthnContext); none is sent without it. */
+    authnContext?: RequestedAuthnContext;
+  }): Promise<LoginRequest>;
   /**
    * Validate a posted `SAMLResponse` (base64) strictly: signature by a pinned IdP key, Issuer, Status,
    * Destination, bearer SubjectConfirmation (Recipient, NotOnOrAfter, InResponseTo), Audience, time window.
@@ -92,7 +138,62 @@ export interface SamlPort {
   metadataXml(acsUrls: readonly string[]): string;
   /** Throws IdpUnavailableError when the IdP metadata could not be loaded. */
   checkReady(): Promise<void>;
+  /** A LogoutRequest for one SAML session, signed; `binding: 'none'` (with the reason) when single logout is not possible. */
+  createLogoutRequest(options: {
+    requestId: string;
+    nameId: string;
+    nameIdFormat: string | undefined;
+    sessionIndex: string | undefined;
+    relayState: string;
+  }): Promise<OutgoingSamlMessage>;
+  /** The LogoutResponse to an IdP's LogoutRequest; `partial` when some sessions could not be ended. */
+  createLogoutResponse(options: { inResponseTo: string; partial: boolean; relayState: string | undefined }): Promise<OutgoingSamlMessage>;
+  /**
+   * A LogoutRequest or LogoutResponse that arrived at `sloUrl`: signature by a pinned IdP key REQUIRED, Issuer,
+   * Destination, time window. Throws SamlSignatureError (unsigned, forged), SamlMalformedError, SamlConditionsError.
+   */
+  readLogoutMessage(message: IncomingSamlMessage, sloUrl: string): Promise<LogoutMessage>;
 }
+
+export interface RequestedAuthnContext {
+  readonly classRefs: readonly string[];
+  readonly comparison: 'exact' | 'minimum';
+}
+
+/** Where to send the browser with a SAML message: a redirect, or an auto-submitted form (HTTP-POST binding). */
+export type OutgoingSamlMessage =
+  | { readonly binding: 'redirect'; readonly url: string }
+  | { readonly binding: 'post'; readonly url: string; readonly fields: Readonly<Record<string, string>> }
+  /** Not possible (no IdP endpoint, no SP key); `reason` is for the log. */
+  | { readonly binding: 'none'; readonly reason: string };
+
+/** A logout message as it arrived at the SLO endpoint, over either binding. */
+export type IncomingSamlMessage =
+  | { readonly binding: 'redirect'; readonly rawQuery: string }
+  | { readonly binding: 'post'; readonly samlRequest: string | undefined; readonly samlResponse: string | undefined; readonly relayState: string | undefined };
+
+/** A verified logout message. */
+export type LogoutMessage =
+  | {
+      readonly kind: 'request';
+      readonly id: string;
+      readonly issuer: string;
+      readonly nameId: string;
+      readonly nameIdFormat: string | undefined;
+      /** Empty: every session of that NameID. */
+      readonly sessionIndexes: readonly string[];
+      /** Until when its ID is remembered against replay. */
+      readonly expiresAtMs: number;
+      readonly relayState: string | undefined;
+    }
+  | {
+      readonly kind: 'response';
+      readonly id: string;
+      readonly inResponseTo: string | undefined;
+      readonly success: boolean;
+      readonly status: string;
+      readonly relayState: string | undefined;
+    };
 
 /** What travels, sealed, in RelayState between the login start and the ACS. */
 export interface LoginState {
@@ -130,6 +231,8 @@ export interface SessionRecord {
   readonly createdAtMs: number;
   readonly sessionNotOnOrAfterMs: number | undefined;
   readonly expiresAtMs: number;
+  /** The IdP's group values at login (identity.groups.attribute), for apps[].access at the gate; absent when not configured. */
+  readonly idpGroups?: readonly string[];
 }
 
 /** Crowd token ↔ SAML session (NameID + SessionIndex): session lifetime, step-up and IdP-initiated logout. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SamlPort, StateSealerPort } from './ports.js';
+import type { RequestedAuthnContext, SamlPort, StateSealerPort } from './ports.js';
 
 export interface LoginStarterDeps {
   readonly saml: Pick<SamlPort, 'createLoginRequest'>;
@@ -9,8 +9,15 @@ export interface LoginStarterDeps {
   readonly forceAuthn: boolean;
 }
 
-/** SAML IDs must not start with a digit; 160 random bits. */
-function newRequestId(): string {
+export interface LoginOptions {
+  /** Ask the IdP to authenticate again (saml.forceAuthn always does). */
+  readonly forceAuthn?: boolean;
+  /** The app's required authentication context (apps[].requiredAuthnContext). */
+  readonly authnContext?: RequestedAuthnContext | undefined;
+}
+
+/** SAML IDs (requests, logout requests) must not start with a digit; 160 random bits. */
+export function newRequestId(): string {
   return `_${randomBytes(20).toString('hex')}`;
 }
 
@@ -20,10 +27,16 @@ function newRequestId(): string {
  */
 export function createLoginStarter(deps: LoginStarterDeps) {
   return {
-    async start(host: string, returnUrl: string): Promise<string> {
+    async start(host: string, returnUrl: string, options: LoginOptions = {}): Promise<string> {
       const requestId = newRequestId();
       const relayState = await deps.sealer.seal({ requestId, returnUrl });
-      const request = await deps.saml.createLoginRequest({ acsUrl: deps.acsUrl(host), requestId, relayState, forceAuthn: deps.forceAuthn });
+      const request = await deps.saml.createLoginRequest({
+        acsUrl: deps.acsUrl(host),
+        requestId,
+        relayState,
+        forceAuthn: deps.forceAuthn || options.forceAuthn === true,
+        ...(options.authnContext === undefined ? {} : { authnContext: options.authnContext }),
+      });
       return request.redirectUrl;
     },
   };

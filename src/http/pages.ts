@@ -15,6 +15,7 @@ const TITLES: Readonly<Record<PageName | 'signed-out' | 'not-found', string>> = 
   'login-failed': 'Sign-in failed',
   'login-expired': 'Sign-in expired',
   'no-account': 'No account',
+  'account-ambiguous': 'Account not unique',
   'access-denied': 'Access denied',
   'try-later': 'Please try again later',
   'upstream-down': 'Application unavailable',
@@ -25,6 +26,7 @@ const TITLES: Readonly<Record<PageName | 'signed-out' | 'not-found', string>> = 
 const HINTS: Partial<Record<PageName, string>> = {
   'login-failed': 'If this keeps happening, send the reference below to your IT help desk.',
   'no-account': 'Ask your administrator to create your account, quoting the reference below.',
+  'account-ambiguous': 'Ask your administrator to make your account unique, quoting the reference below.',
   'access-denied': 'Ask your administrator for access, quoting the reference below.',
   'try-later': 'If the problem lasts, send the reference below to your IT help desk.',
   'upstream-down': 'If the problem lasts, send the reference below to your IT help desk.',

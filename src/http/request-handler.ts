@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AppConfig } from '../config/runtime-config.js';
-import { BadRequestError, UnknownHostError } from '../errors.js';
+import { BadRequestError, isSsoProxyError, UnknownHostError } from '../errors.js';
 import type { Authenticator } from '../flows/authenticate.js';
 import type { LoginCompleter } from '../flows/complete-login.js';
+import type { AccessEnforcer } from '../flows/enforce-access-restriction.js';
+import { LoginAttempt } from '../flows/login-attempt.js';
 import type { CrowdCookieConfig } from '../flows/ports.js';
 import type { LoginStarter } from '../flows/start-login.js';
 import type { Logger } from '../observability/logger.js';
@@ -14,6 +16,7 @@ import type { Router } from '../policy/route.js';
 import type { ClientAddress, ClientAddressResolver } from '../proxy/client-address.js';
 import { findCookieValues, rewriteCookieHeader } from '../proxy/cookie-header.js';
 import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
+import { logLoginAttempt } from './log-login-attempt.js';
 import { readFormBody } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
 import type { AccessFacts, RequestObserver } from './request-observer.js';
@@ -36,6 +39,8 @@ export interface RequestHandlerDeps {
   readonly authenticator: Authenticator;
   readonly loginStarter: LoginStarter;
   readonly loginCompleter: LoginCompleter;
+  /** apps[].access for requests with a valid session (only apps that have one). */
+  readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
   readonly cookieConfig: () => Promise<CrowdCookieConfig>;
   readonly metadataXml: () => string;
   readonly readiness: () => Promise<Readiness>;
@@ -95,7 +100,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
 
   function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
     if (ctx.isLogin) observer.loginFailed(error);
-    respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name, event: ctx.isLogin ? 'login' : undefined });
+    respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name });
   }
 
   /** The forwarding context when the request carries a valid Crowd session, else undefined. */
@@ -105,6 +110,8 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     const authenticated = await deps.authenticator.authenticate(candidates, ctx.clientIp);
     if (authenticated === undefined) return undefined;
     ctx.user = authenticated.session.username;
+    // A cookie made by a login through another app must not open a restricted one.
+    if (app.access !== undefined) await deps.accessEnforcer.atGate(app, authenticated.session.username, authenticated.token);
     return {
       app,
       clientIp: ctx.clientIp,
@@ -143,47 +150,50 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     sendJson(res, 401, { ...UNAUTHENTICATED_BODY, requestId: ctx.reqId });
   }
 
-  async function acs(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  async function acs(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, app: AppConfig): Promise<void> {
     if (req.method !== 'POST') {
       sendPage(res, 'bad-request', { status: 405, message: 'The sign-in endpoint only accepts a form post from your identity provider.', requestId: ctx.reqId }, { allow: 'POST' });
       return;
     }
     ctx.isLogin = true;
-    const form = await readFormBody(req, deps.acsMaxBodyBytes);
-    const samlResponse = form.get('SAMLResponse');
-    if (samlResponse === null || samlResponse === '') {
-      throw new BadRequestError('the ACS post has no SAMLResponse field', { detail: 'acs_no_saml_response' });
+    const attempt = new LoginAttempt();
+    const audit = { reqId: ctx.reqId, host: ctx.host, app: app.name, clientIp: ctx.clientIp };
+    let login: Awaited<ReturnType<LoginCompleter['complete']>>;
+    try {
+      const form = await readFormBody(req, deps.acsMaxBodyBytes);
+      const samlResponse = form.get('SAMLResponse');
+      if (samlResponse === null || samlResponse === '') {
+        throw new BadRequestError('the ACS post has no SAMLResponse field', { detail: 'acs_no_saml_response' });
+      }
+      login = await deps.loginCompleter.complete({
+        host: ctx.host as string,
+        samlResponse,
+        relayState: form.get('RelayState') ?? undefined,
+        clientIp: ctx.clientIp,
+        app,
+        attempt,
+      });
+    } catch (error) {
+      // One audit event per attempt, failures included; the responder then logs the cause chain and answers.
+      logLoginAttempt(logger, audit, attempt, error);
+      throw error;
     }
-    const login = await deps.loginCompleter.complete({
-      host: ctx.host as string,
-      samlResponse,
-      relayState: form.get('RelayState') ?? undefined,
-      clientIp: ctx.clientIp,
-    });
     ctx.user = login.username;
     observer.loginSucceeded();
-    logger.info(
-      {
-        reqId: ctx.reqId,
-        host: ctx.host,
-        app: ctx.app?.name,
-        event: 'login',
-        outcome: 'success',
-        user: login.username,
-        nameId: login.profile.nameId,
-        idp: login.profile.issuer,
-        unsolicited: login.unsolicited,
-        clientIp: ctx.clientIp,
-      },
-      'login succeeded',
-    );
+    logLoginAttempt(logger, audit, attempt);
+    if (!login.sessionRecorded) {
+      logger.warn(
+        { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name, reason: 'store_unavailable', user: login.username },
+        'the login succeeded but its SAML session could not be recorded because the store (store.redis) did not answer: an IdP-initiated logout will not end this session',
+      );
+    }
     redirect(res, 303, login.redirectUrl, { 'set-cookie': [...login.setCookies] });
   }
 
   async function endpoint(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, name: string | undefined, app: AppConfig): Promise<void> {
     switch (name) {
       case 'saml/acs':
-        return acs(req, res, ctx);
+        return acs(req, res, ctx, app);
       case 'saml/metadata': {
         const xml = deps.metadataXml();
         res.writeHead(200, { 'content-type': 'application/samlmetadata+xml; charset=utf-8', 'content-length': Buffer.byteLength(xml) });
@@ -258,6 +268,11 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
           deps.forwarder.forwardUpgrade(req, socket, head, forward);
         })
         .catch((error: unknown) => {
+          if (isSsoProxyError(error) && error.code === 'ERR_ACCESS_DENIED') {
+            logger.warn({ reqId: ctx.reqId, host: ctx.host, app: route.app.name, code: error.code, reason: error.reason, detail: error.detail }, error.message);
+            refuse(403, 'Forbidden');
+            return;
+          }
           logger.error({ reqId: ctx.reqId, host: ctx.host, app: route.app.name, err: error }, 'WebSocket upgrade refused: the session could not be checked');
           refuse(503, 'Service Unavailable');
         });

@@ -8,8 +8,6 @@ export interface ErrorLogFields {
   readonly reqId: string;
   readonly host: string | undefined;
   readonly app: string | undefined;
-  /** `login` on a failed ACS post: the line is then also the audit record of the failed login. */
-  readonly event?: 'login' | undefined;
 }
 
 const NO_STORE = 'no-store';
@@ -39,7 +37,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.end(body);
 }
 
-export function redirect(res: ServerResponse, status: 302 | 303, location: string, headers: Record<string, string | string[]> = {}): void {
+export function redirect(res: ServerResponse, status: 302 | 303 | 308, location: string, headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, { location, 'cache-control': NO_STORE, 'content-length': 0, ...headers });
   res.end();
 }
@@ -69,7 +67,6 @@ export function respondError(logger: Logger, error: unknown, req: IncomingMessag
       reqId: fields.reqId,
       host: fields.host,
       app: fields.app,
-      ...(fields.event === undefined ? {} : { event: fields.event, outcome: 'failure' }),
       code: failure.code,
       reason: entry.reason,
       detail: failure.detail,

@@ -144,7 +144,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const logins = new Counter({
     name: `${PREFIX}logins_total`,
-    help: 'SAML logins at the ACS, by outcome (success, failure) and reason (none, or the reason of the error catalog)',
+    help: 'SAML logins at the ACS, by outcome (success, failure) and reason (signed_in, or the reason of the error catalog)',
     labelNames: ['outcome', 'reason'],
     registers,
   });
@@ -181,7 +181,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const loginSuccess = logins.labels('success', 'none');
+  const loginSuccess = logins.labels('success', 'signed_in');
   const samlFailureChildren = new Map(SAML_FAILURE_REASONS.map((reason) => [reason, samlFailures.labels(reason)]));
   const loginFailureChildren = new Map<string, Counter.Internal>();
   const crowdChildren = new Map<string, CrowdChildren>();

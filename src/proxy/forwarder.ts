@@ -49,6 +49,11 @@ export interface Forwarder {
   forward(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void;
   /** For a server `upgrade` event; only WebSocket upgrades (`GET` + `Upgrade: websocket`) are forwarded, others are dropped. */
   forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext): void;
+  /**
+   * Resolves once no WebSocket tunnel is open any more (after a reload, the previous configuration's forwarder
+   * lets its tunnels run to their natural end; its idle upstream connections close by themselves).
+   */
+  tunnelsClosed(): Promise<void>;
   /** Closes every upstream connection and open WebSocket tunnel. */
   close(): Promise<void>;
 }
@@ -134,7 +139,12 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   /** Upstream WebSocket handshakes that got an answer: from then on the client socket carries the upstream's bytes. */
   const answeredHandshakes = new WeakSet<ClientRequest>();
   const tunnels = new Set<Duplex>();
+  const tunnelsClosedWaiters: (() => void)[] = [];
   const upstreams = new Map<string, Upstream>();
+
+  function notifyIfNoTunnels(): void {
+    if (tunnels.size === 0) for (const resolve of tunnelsClosedWaiters.splice(0)) resolve();
+  }
 
   function onClientResponseClose(this: ServerResponse): void {
     if (!this.writableFinished) upstreamRequests.get(this)?.destroy();
@@ -142,6 +152,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
 
   function onTunnelClose(this: Duplex): void {
     tunnels.delete(this);
+    notifyIfNoTunnels();
     const proxyReq = upstreamRequests.get(this);
     if (proxyReq === undefined) return;
     proxyReq.destroy();
@@ -275,9 +286,14 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       upstream.entry.ws(req, socket, head, upstream.onError);
     },
 
+    tunnelsClosed() {
+      return tunnels.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => tunnelsClosedWaiters.push(resolve));
+    },
+
     close() {
       for (const socket of tunnels) socket.destroy();
       tunnels.clear();
+      notifyIfNoTunnels();
       for (const upstream of upstreams.values()) upstream.agent.destroy();
       return Promise.resolve();
     },

@@ -29,6 +29,10 @@ export interface IdpMetadata {
   readonly ssoUrl: string;
   /** SingleLogoutService location (HTTP-Redirect preferred, else HTTP-POST). */
   readonly sloUrl: string | undefined;
+  /** The binding of `sloUrl`: how the proxy sends its LogoutRequest and LogoutResponse there. */
+  readonly sloBinding: 'redirect' | 'post' | undefined;
+  /** Where LogoutResponses go: the endpoint's ResponseLocation, else `sloUrl`. */
+  readonly sloResponseUrl: string | undefined;
   readonly signingCerts: readonly IdpSigningCert[];
 }
 
@@ -46,6 +50,8 @@ export async function loadIdpMetadata(config: SamlConfig, deps: LoadIdpMetadataD
         entityId: source.entityId,
         ssoUrl: checkHttpUrl(source.ssoUrl, 'saml.idp.ssoUrl'),
         sloUrl: source.sloUrl === undefined ? undefined : checkHttpUrl(source.sloUrl, 'saml.idp.sloUrl'),
+        sloBinding: source.sloUrl === undefined ? undefined : 'redirect',
+        sloResponseUrl: source.sloUrl,
         signingCerts: source.signingCerts.map((pem, index) => readSigningCert(pem, `saml.idp.signingCerts[${index}]`)),
       };
     case 'metadata-file': {
@@ -88,7 +94,8 @@ export function parseIdpMetadata(xml: string, options: { entityId: string | unde
   if (ssoUrl === undefined) {
     throw fail(`has no SingleSignOnService with the HTTP-Redirect binding for ${entityId}; the proxy sends AuthnRequests with that binding`);
   }
-  const sloUrl = endpointLocation(descriptor, 'SingleLogoutService', [SAML_URI.bindingRedirect, SAML_URI.bindingPost]);
+  const slo = sloEndpoint(descriptor);
+  const sloUrl = slo?.location;
   const certTexts = childElements(descriptor, SAML_URI.metadataNs, 'KeyDescriptor')
     .filter((keyDescriptor) => (attribute(keyDescriptor, 'use') ?? 'signing') === 'signing')
     .flatMap((keyDescriptor) => descendantElements(keyDescriptor, SAML_URI.xmlDsigNs, 'X509Certificate'))
@@ -99,6 +106,8 @@ export function parseIdpMetadata(xml: string, options: { entityId: string | unde
     entityId,
     ssoUrl: checkHttpUrl(ssoUrl, `${source} SingleSignOnService`),
     sloUrl: sloUrl === undefined ? undefined : checkHttpUrl(sloUrl, `${source} SingleLogoutService`),
+    sloBinding: slo?.binding,
+    sloResponseUrl: slo === undefined ? undefined : checkHttpUrl(slo.responseLocation ?? slo.location, `${source} SingleLogoutService ResponseLocation`),
     signingCerts: certs.filter((cert, index) => certs.findIndex((other) => other.fingerprintSha256 === cert.fingerprintSha256) === index),
   };
 }
@@ -153,6 +162,17 @@ function endpointLocation(descriptor: Element, name: string, bindings: readonly 
   for (const binding of bindings) {
     const location = endpoints.find((endpoint) => attribute(endpoint, 'Binding') === binding);
     if (location !== undefined) return attribute(location, 'Location');
+  }
+  return undefined;
+}
+
+/** The SingleLogoutService to use: HTTP-Redirect preferred, else HTTP-POST (SOAP back-channel logout is not supported). */
+function sloEndpoint(descriptor: Element): { location: string; responseLocation: string | undefined; binding: 'redirect' | 'post' } | undefined {
+  const endpoints = childElements(descriptor, SAML_URI.metadataNs, 'SingleLogoutService');
+  for (const [binding, uri] of [['redirect', SAML_URI.bindingRedirect], ['post', SAML_URI.bindingPost]] as const) {
+    const endpoint = endpoints.find((candidate) => attribute(candidate, 'Binding') === uri);
+    const location = endpoint === undefined ? undefined : attribute(endpoint, 'Location');
+    if (endpoint !== undefined && location !== undefined) return { location, responseLocation: attribute(endpoint, 'ResponseLocation'), binding };
   }
   return undefined;
 }

@@ -19,7 +19,10 @@ export interface LazyServiceProviderOptions {
   readonly now?: () => number;
 }
 
-export type LazyServiceProvider = Pick<ServiceProvider, 'createLoginRequest' | 'validateResponse' | 'checkReady' | 'close'> & {
+export type LazyServiceProvider = Pick<
+  ServiceProvider,
+  'createLoginRequest' | 'validateResponse' | 'createLogoutRequest' | 'createLogoutResponse' | 'readLogoutMessage' | 'checkReady' | 'close'
+> & {
   /** Starts loading the IdP metadata in the background. */
   warmUp(): void;
   /** The IdP metadata in use; undefined until it has been loaded. */
@@ -117,6 +120,9 @@ export function createLazyServiceProvider(config: SamlConfig, options: LazyServi
     currentIdp: () => current?.idp,
     createLoginRequest: async (request) => (await get()).createLoginRequest(request),
     validateResponse: async (request) => (await get()).validateResponse(request),
+    createLogoutRequest: async (request) => (await get()).createLogoutRequest(request),
+    createLogoutResponse: async (response) => (await get()).createLogoutResponse(response),
+    readLogoutMessage: async (message, sloUrl) => (await get()).readLogoutMessage(message, sloUrl),
     checkReady: async () => {
       await (await get()).checkReady();
     },

@@ -1,12 +1,12 @@
 /**
  * AuthnRequest for the HTTP-Redirect binding. node-saml writes the AuthnRequest XML (with the
- * caller's request ID); the query string is assembled and signed here, because node-saml signs
- * `querystring.stringify` output but sends `URLSearchParams` encoding, which differ for some
- * RelayState characters, so an IdP verifying the raw query would refuse the signature.
+ * caller's request ID); the query string is assembled and signed by redirect-binding.ts, because
+ * node-saml signs `querystring.stringify` output but sends `URLSearchParams` encoding, which differ
+ * for some RelayState characters, so an IdP verifying the raw query would refuse the signature.
  */
-import { sign, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { SAML } from '@node-saml/node-saml';
-import { SAML_URI } from './saml-uris.js';
+import { buildRedirectUrl } from './redirect-binding.js';
 
 export interface LoginRequestSettings {
   readonly spEntityId: string;
@@ -26,6 +26,8 @@ export interface LoginRequestOptions {
   readonly requestId: string;
   readonly relayState: string;
   readonly forceAuthn?: boolean;
+  /** RequestedAuthnContext (apps[].requiredAuthnContext); none is sent without it. */
+  readonly authnContext?: { readonly classRefs: readonly string[]; readonly comparison: 'exact' | 'minimum' };
 }
 
 export async function buildLoginRedirectUrl(settings: LoginRequestSettings, options: LoginRequestOptions): Promise<string> {
@@ -37,18 +39,13 @@ export async function buildLoginRedirectUrl(settings: LoginRequestSettings, opti
     identifierFormat: settings.nameIdFormat,
     generateUniqueId: () => options.requestId,
     forceAuthn: settings.forceAuthn || options.forceAuthn === true,
-    // node-saml would otherwise demand PasswordProtectedTransport, refusing MFA or Kerberos logins.
-    disableRequestedAuthnContext: true,
+    // Without an app's requirement none is sent: node-saml's default would demand PasswordProtectedTransport,
+    // refusing MFA or Kerberos logins.
+    ...(options.authnContext === undefined
+      ? { disableRequestedAuthnContext: true }
+      : { authnContext: [...options.authnContext.classRefs], racComparison: options.authnContext.comparison }),
   });
   const unsignedUrl = new URL(await saml.getAuthorizeUrlAsync('', undefined, {}));
   const samlRequest = unsignedUrl.searchParams.get('SAMLRequest') ?? '';
-  let query = `SAMLRequest=${encodeURIComponent(samlRequest)}`;
-  if (options.relayState !== '') query += `&RelayState=${encodeURIComponent(options.relayState)}`;
-  if (settings.signingKey !== undefined) {
-    query += `&SigAlg=${encodeURIComponent(SAML_URI.rsaSha256)}`;
-    const signature = sign('sha256', Buffer.from(query, 'utf8'), settings.signingKey).toString('base64');
-    query += `&Signature=${encodeURIComponent(signature)}`;
-  }
-  const base = settings.ssoUrl.replace(/#.*$/, '');
-  return `${base}${base.includes('?') ? '&' : '?'}${query}`;
+  return buildRedirectUrl(settings.ssoUrl, 'SAMLRequest', samlRequest, options.relayState, settings.signingKey);
 }

@@ -19,6 +19,14 @@ import { mapNodeSamlError } from './node-saml-error.js';
 import { checkResponseEnvelope } from './response-envelope.js';
 import { buildSpMetadataXml } from './sp-metadata.js';
 import { parseStrictXml } from './strict-xml.js';
+import {
+  createSingleLogout,
+  type IncomingSamlMessage,
+  type LogoutRequestOptions,
+  type LogoutResponseOptions,
+  type OutgoingSamlMessage,
+  type ReadLogoutMessage,
+} from './single-logout.js';
 import { readVerifiedAssertion, type SamlProfile } from './verified-assertion.js';
 
 export interface ServiceProviderDeps {
@@ -48,6 +56,12 @@ export interface ServiceProvider {
   createLoginRequest(options: LoginRequestOptions): Promise<{ readonly redirectUrl: string }>;
   /** Throws SamlMalformedError, SamlSignatureError, SamlConditionsError or IdpStatusError. Does not check single use. */
   validateResponse(options: ValidateResponseOptions): Promise<SamlProfile>;
+  /** A signed LogoutRequest to the IdP's SingleLogoutService, or `binding: 'none'` with the reason it is not possible. */
+  createLogoutRequest(options: LogoutRequestOptions): Promise<OutgoingSamlMessage>;
+  /** The LogoutResponse to an IdP's LogoutRequest (signed when the SP has a key). */
+  createLogoutResponse(options: LogoutResponseOptions): Promise<OutgoingSamlMessage>;
+  /** A LogoutRequest or LogoutResponse that arrived at `sloUrl`, signature required. */
+  readLogoutMessage(message: IncomingSamlMessage, sloUrl: string): Promise<ReadLogoutMessage>;
   metadataXml(acsUrls: readonly string[]): string;
   checkReady(): Promise<void>;
   close(): Promise<void>;
@@ -70,6 +84,16 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
     throw error;
   }
   const idpCertPems = idp.signingCerts.map((cert) => cert.pem);
+  const singleLogout = createSingleLogout({
+    spEntityId: config.spEntityId,
+    idp,
+    signingKey: readSpKey(config),
+    spCertificate: config.spCertificate,
+    maxMessageBytes: config.maxMessageBytes,
+    clockSkewMs: config.clockSkewMs,
+    maxAgeMs: config.loginTimeoutMs,
+    now,
+  });
 
   const validateResponse = async (options: ValidateResponseOptions): Promise<SamlProfile> => {
     const xml = decodeSamlResponse(options.samlResponse, config.maxMessageBytes);
@@ -129,6 +153,9 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
       ),
     }),
     validateResponse,
+    createLogoutRequest: async (options) => singleLogout.createLogoutRequest(options),
+    createLogoutResponse: async (options) => singleLogout.createLogoutResponse(options),
+    readLogoutMessage: async (message, sloUrl) => singleLogout.readLogoutMessage(message, sloUrl),
     metadataXml: (acsUrls) =>
       buildSpMetadataXml({
         spEntityId: config.spEntityId,
@@ -143,6 +170,11 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
       await ownedAgent?.close();
     },
   };
+}
+
+/** The SP key for single logout: whenever saml.spPrivateKey is set (saml.signAuthnRequests governs AuthnRequests only). */
+function readSpKey(config: SamlConfig): KeyObject | undefined {
+  return config.spPrivateKey === undefined ? undefined : readSpSigningKey({ ...config, signAuthnRequests: true });
 }
 
 function readSpSigningKey(config: SamlConfig): KeyObject | undefined {

@@ -14,6 +14,8 @@ export interface SessionRecord {
   readonly sessionNotOnOrAfterMs: number | undefined;
   /** When the record may be forgotten (the longest the Crowd session can live). */
   readonly expiresAtMs: number;
+  /** The IdP's group values at login (identity.groups.attribute), for apps[].access at the gate; absent when not configured. */
+  readonly idpGroups?: readonly string[];
 }
 
 /**

@@ -61,7 +61,7 @@ export function createRedisConnection(config: RedisStoreConfig, deps: { readonly
     down = true;
     deps.log.error(
       { reason: 'store_unavailable', url: where, err: error },
-      'Redis (store.redis.url) is unreachable: logins are refused with a 503 page and IdP-initiated logouts answered "Responder" until it is back; signed-in users are not affected',
+      'Redis (store.redis) cannot be used (unreachable, or refusing the proxy: see err): logins are refused with a 503 page and IdP-initiated logouts answered "Responder" until it answers; signed-in users are not affected',
     );
   });
   client.on('ready', () => {

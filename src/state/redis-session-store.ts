@@ -29,6 +29,8 @@ return 1
 
 const optionalString = (value: unknown): value is string | undefined => value === undefined || typeof value === 'string';
 const optionalNumber = (value: unknown): value is number | undefined => value === undefined || typeof value === 'number';
+const optionalStrings = (value: unknown): value is readonly string[] | undefined =>
+  value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
 
 /** A stored record back into a SessionRecord; anything that is not one (foreign or damaged value) counts as absent. */
 function parseRecord(text: string | null): SessionRecord | undefined {
@@ -39,7 +41,7 @@ function parseRecord(text: string | null): SessionRecord | undefined {
   } catch {
     return undefined;
   }
-  const { token, username, issuer, nameId, nameIdFormat, sessionIndex, authnContextClassRef, createdAtMs, sessionNotOnOrAfterMs, expiresAtMs } = value;
+  const { token, username, issuer, nameId, nameIdFormat, sessionIndex, authnContextClassRef, createdAtMs, sessionNotOnOrAfterMs, expiresAtMs, idpGroups } = value;
   if (
     typeof token !== 'string' ||
     typeof username !== 'string' ||
@@ -50,11 +52,13 @@ function parseRecord(text: string | null): SessionRecord | undefined {
     !optionalString(nameIdFormat) ||
     !optionalString(sessionIndex) ||
     !optionalString(authnContextClassRef) ||
-    !optionalNumber(sessionNotOnOrAfterMs)
+    !optionalNumber(sessionNotOnOrAfterMs) ||
+    !optionalStrings(idpGroups)
   ) {
     return undefined;
   }
-  return { token, username, issuer, nameId, nameIdFormat, sessionIndex, authnContextClassRef, createdAtMs, sessionNotOnOrAfterMs, expiresAtMs };
+  const record = { token, username, issuer, nameId, nameIdFormat, sessionIndex, authnContextClassRef, createdAtMs, sessionNotOnOrAfterMs, expiresAtMs };
+  return idpGroups === undefined ? record : { ...record, idpGroups };
 }
 
 /**

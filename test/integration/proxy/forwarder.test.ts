@@ -6,6 +6,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { AppConfig } from '../../../src/config/runtime-config.js';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../../../src/errors.js';
 import { CLIENT_HEADERS_REMOVED, createForwarder, type ForwardContext, type UpstreamError } from '../../../src/proxy/forwarder.js';
+import { testAppConfig } from '../../support/app-config.js';
 import { startUpstream, type RecordedRequest, type Upstream } from '../../support/upstream-server.js';
 
 const CLIENT_IP = '203.0.113.7';
@@ -13,7 +14,7 @@ const JIRA_HOST = 'jira.example.test:8443';
 const MIB = 1024 * 1024;
 
 function appFor(name: string, host: string, upstreamUrl: string, upstreamTimeoutMs = 30_000): AppConfig {
-  return { name, hosts: [host], upstream: new URL(upstreamUrl), startPath: '/', upstreamTimeoutMs };
+  return testAppConfig({ name, hosts: [host], upstream: new URL(upstreamUrl), upstreamTimeoutMs });
 }
 
 interface Reported {

@@ -1,8 +1,9 @@
 import t from 'tap';
 import type { AppConfig } from '../../../src/config/runtime-config.js';
 import { createRouter } from '../../../src/policy/route.js';
+import { testAppConfig } from '../../support/app-config.js';
 
-const app = (name: string, hosts: string[]): AppConfig => ({ name, hosts, upstream: new URL('http://127.0.0.1:1'), startPath: '/', upstreamTimeoutMs: 1000 });
+const app = (name: string, hosts: string[]): AppConfig => testAppConfig({ name, hosts, upstream: new URL('http://127.0.0.1:1'), upstreamTimeoutMs: 1000 });
 const jira = app('jira', ['jira.example.com', 'jira.example.com:8443']);
 const confluence = app('confluence', ['wiki.example.com']);
 const router = createRouter([jira, confluence], '/_sso');

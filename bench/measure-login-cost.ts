@@ -1,0 +1,123 @@
+/**
+ * CPU the proxy spends per login, measured inside the proxy process (`process.cpuUsage()` before and after):
+ * N logins started (GET of a deep link → 302 with a signed, sealed AuthnRequest), then N ACS posts of real signed
+ * SAML Responses (signed here, in the runner, so that signing is not counted) each ending in a Crowd session.
+ */
+import http from 'node:http';
+import { readDemoKeyPair } from '../examples/demo/demo-keys.js';
+import { buildSamlResponse, parseAuthnRequest } from '../examples/demo/saml-response.js';
+
+export interface LoginCostOptions {
+  readonly proxyPort: number;
+  readonly host: string;
+  readonly idpEntityId: string;
+  readonly spEntityId: string;
+  readonly username: string;
+  readonly logins: number;
+  /** CPU time the proxy process has used so far. */
+  readonly proxyCpuUsage: () => Promise<NodeJS.CpuUsage>;
+}
+
+export interface LoginCostResult {
+  readonly logins: number;
+  /** Proxy CPU per started login (AuthnRequest + sealed RelayState). */
+  readonly startCpuMs: number;
+  /** Proxy CPU per ACS post (decode, signature and condition checks, replay store, Crowd session, redirect). */
+  readonly acsCpuMs: number;
+  /** Wall time of one ACS post, median (includes the fake Crowd's latency). */
+  readonly acsWallP50Ms: number;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly location: string | undefined;
+}
+
+const CONCURRENCY = 4;
+
+function cpuMs(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number {
+  return (to.user - from.user + (to.system - from.system)) / 1000;
+}
+
+export async function measureLoginCost(options: LoginCostOptions): Promise<LoginCostResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const send = (method: 'GET' | 'POST', path: string, body?: string): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { host: options.host, accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+      if (body !== undefined) {
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = http.request({ host: '127.0.0.1', port: options.proxyPort, method, path, headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const inParallel = async <T>(count: number, task: (index: number) => Promise<T>): Promise<T[]> => {
+    const results: T[] = new Array<T>(count);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        const index = next++;
+        results[index] = await task(index);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    return results;
+  };
+
+  try {
+    const startCpu = await options.proxyCpuUsage();
+    const started = await inParallel(options.logins, async (index) => {
+      const answer = await send('GET', `/browse/BENCH-${index}?focusedCommentId=${index}`);
+      if (answer.status !== 302 || answer.location === undefined) throw new Error(`starting a login answered HTTP ${answer.status}, not a redirect to the IdP`);
+      const location = new URL(answer.location);
+      const request = parseAuthnRequest(location.searchParams.get('SAMLRequest') ?? '');
+      return { requestId: request.id, acsUrl: request.acsUrl ?? '', relayState: location.searchParams.get('RelayState') ?? '' };
+    });
+    const startedCpu = await options.proxyCpuUsage();
+
+    const idp = readDemoKeyPair('idp');
+    const nowMs = Date.now();
+    const forms = started.map((login, index) =>
+      new URLSearchParams({
+        SAMLResponse: buildSamlResponse({
+          issuer: options.idpEntityId,
+          destination: login.acsUrl,
+          recipient: login.acsUrl,
+          audience: options.spEntityId,
+          inResponseTo: login.requestId,
+          nameId: options.username,
+          sessionIndex: `_bench${index}`,
+          notBefore: new Date(nowMs - 30_000),
+          notOnOrAfter: new Date(nowMs + 300_000),
+          sign: 'assertion',
+          privateKeyPem: idp.keyPem,
+          certPem: idp.certPem,
+        }),
+        RelayState: login.relayState,
+      }).toString(),
+    );
+
+    const acsCpu = await options.proxyCpuUsage();
+    const wallMs = await inParallel(forms.length, async (index) => {
+      const login = started[index] as (typeof started)[number];
+      const begunMs = performance.now();
+      const answer = await send('POST', new URL(login.acsUrl).pathname, forms[index]);
+      if (answer.status !== 303) throw new Error(`an ACS post answered HTTP ${answer.status}, not 303`);
+      return performance.now() - begunMs;
+    });
+    const doneCpu = await options.proxyCpuUsage();
+    const sortedWall = wallMs.sort((a, b) => a - b);
+    return {
+      logins: options.logins,
+      startCpuMs: cpuMs(startCpu, startedCpu) / options.logins,
+      acsCpuMs: cpuMs(acsCpu, doneCpu) / options.logins,
+      acsWallP50Ms: sortedWall[Math.floor(sortedWall.length / 2)] ?? Number.NaN,
+    };
+  } finally {
+    agent.destroy();
+  }
+}

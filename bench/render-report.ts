@@ -1,0 +1,112 @@
+/** The benchmark report as Markdown: one table of every row, then Crowd calls, memory, login cost and the targets. */
+import type { BenchReport, BenchRow, MeasuredRow, RowGroup, RowTarget } from './run-bench.js';
+
+const GROUP_TITLES: Readonly<Record<RowGroup, (connections: number) => string>> = {
+  small: (connections) => `small page (1 KiB), ${connections} connections`,
+  download: (connections) => `1 MiB download, ${connections} connections`,
+  latency: () => 'small page, 1 connection',
+  websocket: (connections) => `WebSocket 64 B echo, ${connections} sockets`,
+};
+
+const TARGET_TITLES: Readonly<Record<RowTarget, string>> = {
+  direct: 'upstream, direct',
+  'http-proxy': 'bare http-proxy',
+  nginx: 'nginx (1 worker)',
+  'sso-hit': 'crowd-sso-proxy, cache hit',
+  'sso-miss': 'crowd-sso-proxy, cache miss',
+  'sso-burst': 'crowd-sso-proxy, burst of new tokens',
+  'sso-workers': 'crowd-sso-proxy, `workers: 2`, cache hit',
+};
+
+/** Targets from the issue. */
+const TARGET_THROUGHPUT_RATIO = 0.9;
+const TARGET_ADDED_P99_MS = 1;
+
+const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '–');
+const integer = (value: number): string => Math.round(value).toLocaleString('en-US');
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+function baseline(report: BenchReport, group: RowGroup): MeasuredRow | undefined {
+  return report.rows.find((row): row is MeasuredRow => row.kind === 'measured' && row.group === group && row.target === 'http-proxy');
+}
+
+function crowdCell(row: MeasuredRow): string {
+  if (row.crowd === undefined) return '';
+  return `${integer(row.crowd.validateCalls)} / ${integer(row.crowd.distinctTokens)} / ${row.crowd.maxCallsPerToken}`;
+}
+
+function tableRow(report: BenchReport, row: BenchRow): string {
+  const group = GROUP_TITLES[row.group](report.connections[row.group]);
+  const target = TARGET_TITLES[row.target];
+  if (row.kind === 'skipped') return `| ${group} | ${target} | – | – | – | – | – | | ${row.note} |`;
+  const base = baseline(report, row.group);
+  const ratio = base === undefined ? '–' : `${(row.ratePerSecond / base.ratePerSecond).toFixed(2)}×`;
+  const added = base === undefined ? '–' : `${row.p99Ms - base.p99Ms >= 0 ? '+' : ''}${ms(row.p99Ms - base.p99Ms)}`;
+  const notes = [row.failures > 0 ? `${integer(row.failures)} failed` : undefined, row.note].filter((note) => note !== undefined).join('; ');
+  return `| ${group} | ${target} | ${integer(row.ratePerSecond)} | ${ratio} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${added} | ${crowdCell(row)} | ${notes} |`;
+}
+
+function targets(report: BenchReport): string[] {
+  const lines: string[] = [];
+  const find = (group: RowGroup, target: RowTarget): MeasuredRow | undefined =>
+    report.rows.find((row): row is MeasuredRow => row.kind === 'measured' && row.group === group && row.target === target);
+  const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+  for (const group of ['small', 'download', 'websocket'] as const) {
+    const hit = find(group, 'sso-hit');
+    const base = find(group, 'http-proxy');
+    if (hit === undefined || base === undefined) continue;
+    const ratio = hit.ratePerSecond / base.ratePerSecond;
+    lines.push(`- ${GROUP_TITLES[group](report.connections[group])}: cache-hit throughput ${ratio.toFixed(2)}× bare http-proxy (target ≥ ${TARGET_THROUGHPUT_RATIO}×): ${verdict(ratio >= TARGET_THROUGHPUT_RATIO)}`);
+  }
+  const hit = find('latency', 'sso-hit');
+  const base = find('latency', 'http-proxy');
+  if (hit !== undefined && base !== undefined) {
+    const added = hit.p99Ms - base.p99Ms;
+    lines.push(`- p99 added over bare http-proxy at 1 connection: ${ms(added)} ms (target ≤ ${TARGET_ADDED_P99_MS} ms): ${verdict(added <= TARGET_ADDED_P99_MS)}`);
+  }
+  const crowdRows = report.rows.filter((row): row is MeasuredRow => row.kind === 'measured' && row.crowd !== undefined && row.target !== 'sso-workers');
+  if (crowdRows.length > 0) {
+    const worst = Math.max(...crowdRows.map((row) => row.crowd?.maxCallsPerToken ?? 0));
+    lines.push(`- Crowd validations per token per cache TTL, worst over every single-process row: ${worst} (target ≤ 1): ${verdict(worst <= 1)}`);
+  }
+  if (report.memory !== undefined) {
+    const largest = Math.max(...report.memory.samples.map((sample) => sample.cacheEntries));
+    lines.push(`- token cache entries after ${integer(report.memory.crowdCalls)} distinct tokens: ${integer(largest)} ≤ crowd.cacheMaxEntries ${integer(report.memory.maxEntries)}: ${verdict(largest <= report.memory.maxEntries)}`);
+  }
+  return lines;
+}
+
+export function renderReport(report: BenchReport): string {
+  const { options } = report;
+  const lines = [
+    `Machine: ${report.machine}. Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured; load generator (autocannon / ws), upstream, proxy and fake Crowd each in their own process on 127.0.0.1.`,
+    '',
+    '| load | server | req/s | × http-proxy | p50 ms | p99 ms | p99 vs http-proxy ms | Crowd calls / tokens / max per token | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    ...report.rows.map((row) => tableRow(report, row)),
+    '',
+    `Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,
+  ];
+  if (report.login !== undefined) {
+    const login = report.login;
+    lines.push(
+      '',
+      `Login cost (${integer(login.logins)} logins, CPU of the proxy process): ${ms(login.startCpuMs)} ms to start one (AuthnRequest, sealed RelayState), ${ms(login.acsCpuMs)} ms per ACS post (decode, signature and condition checks, replay store, Crowd session, redirect); ACS wall time p50 ${ms(login.acsWallP50Ms)} ms including the fake Crowd's ${options.crowdLatencyMs} ms.`,
+    );
+  }
+  if (report.memory !== undefined) {
+    const memory = report.memory;
+    lines.push(
+      '',
+      `Memory with ${integer(memory.crowdCalls)} distinct tokens through the token cache (crowd.cacheMaxEntries ${integer(memory.maxEntries)}, after GC; ${(memory.elapsedMs / 1000).toFixed(1)} s):`,
+      '',
+      '| tokens seen | RSS | heap used | cache entries |',
+      '|---:|---:|---:|---:|',
+      `| 0 | ${mib(memory.before.rssBytes)} | ${mib(memory.before.heapUsedBytes)} | ${integer(memory.before.cacheEntries)} |`,
+      ...memory.samples.map((sample) => `| ${integer(sample.tokensSeen)} | ${mib(sample.rssBytes)} | ${mib(sample.heapUsedBytes)} | ${integer(sample.cacheEntries)} |`),
+    );
+  }
+  const verdicts = targets(report);
+  if (verdicts.length > 0) lines.push('', 'Targets:', '', ...verdicts);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,319 @@
+/**
+ * The benchmark: starts the servers (each in its own process), runs every selected row for a bounded time and
+ * returns what it measured. `bench/main.ts` prints it; the smoke test runs a couple of rows for a moment.
+ *
+ * Every row is measured against the same upstream, in the same run, so the ratios to the bare http-proxy row of the
+ * same group are meaningful on any machine; the absolute numbers are not.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { readDemoKeyPair } from '../examples/demo/demo-keys.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { packageFilePath } from '../src/config/package-file.js';
+import type { CrowdCallCount, TokenMemoryResult } from './bench-protocol.js';
+import { startBenchProcess, type BenchProcess } from './bench-process.js';
+import { DOWNLOAD_PATH } from './bench-upstream.js';
+import { startCliProxy, type CliProxy } from './cli-proxy.js';
+import { freePort } from './free-port.js';
+import { measureHttp } from './measure-http.js';
+import { measureLoginCost, type LoginCostResult } from './measure-login-cost.js';
+import { measureWebSocket } from './measure-websocket.js';
+import { findNginx, startNginxProxy, type NginxProxy } from './nginx-proxy.js';
+
+export type RowGroup = 'small' | 'download' | 'latency' | 'websocket';
+export type RowTarget = 'direct' | 'http-proxy' | 'nginx' | 'sso-hit' | 'sso-miss' | 'sso-burst' | 'sso-workers';
+
+export interface RowSpec {
+  /** `<group>/<target>`, e.g. `small/sso-hit`. */
+  readonly id: string;
+  readonly group: RowGroup;
+  readonly target: RowTarget;
+}
+
+export interface MeasuredRow extends RowSpec {
+  readonly kind: 'measured';
+  /** Requests (or WebSocket round trips) per second. */
+  readonly ratePerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Completed requests or round trips. */
+  readonly completed: number;
+  readonly failures: number;
+  /** Crowd token validations during the measured part (crowd-sso-proxy rows). */
+  readonly crowd: CrowdCallCount | undefined;
+  readonly note: string | undefined;
+}
+
+export interface SkippedRow extends RowSpec {
+  readonly kind: 'skipped';
+  readonly note: string;
+}
+
+export type BenchRow = MeasuredRow | SkippedRow;
+
+export interface BenchOptions {
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+  /** Row ids to run (default: all). */
+  readonly rows?: readonly string[];
+  /** Distinct tokens for the memory probe; 0 skips it. */
+  readonly memoryTokens: number;
+  /** Logins for the CPU-per-login measurement; 0 skips it. */
+  readonly logins: number;
+  /** Latency the fake Crowd adds to every answer. */
+  readonly crowdLatencyMs: number;
+  readonly progress: (line: string) => void;
+}
+
+export interface BenchReport {
+  readonly machine: string;
+  readonly options: Omit<BenchOptions, 'progress' | 'rows'>;
+  readonly connections: Readonly<Record<RowGroup, number>>;
+  readonly cacheTtlSeconds: number;
+  /** Signed-in users whose tokens the cache-hit rows rotate through. */
+  readonly hitTokens: number;
+  readonly rows: readonly BenchRow[];
+  readonly memory: TokenMemoryResult | undefined;
+  readonly login: LoginCostResult | undefined;
+}
+
+const GROUPS: Readonly<Record<RowGroup, readonly RowTarget[]>> = {
+  small: ['direct', 'http-proxy', 'nginx', 'sso-hit', 'sso-miss', 'sso-burst', 'sso-workers'],
+  download: ['direct', 'http-proxy', 'nginx', 'sso-hit', 'sso-workers'],
+  latency: ['direct', 'http-proxy', 'nginx', 'sso-hit'],
+  websocket: ['direct', 'http-proxy', 'nginx', 'sso-hit'],
+};
+
+export const ALL_ROWS: readonly RowSpec[] = Object.entries(GROUPS).flatMap(([group, targets]) =>
+  targets.map((target) => ({ id: `${group}/${target}`, group: group as RowGroup, target })),
+);
+
+const CONNECTIONS: Readonly<Record<RowGroup, number>> = { small: 32, download: 8, latency: 1, websocket: 32 };
+const PATHS: Readonly<Record<RowGroup, string>> = { small: '/', download: DOWNLOAD_PATH, latency: '/', websocket: '/socket' };
+const WEBSOCKET_MESSAGE_BYTES = 64;
+const HOST = 'jira.bench.test';
+const USERNAME = 'bench-user';
+const PROXY_APP = { name: 'crowd-sso-proxy', password: 'bench-application-password' } as const;
+const SP_ENTITY_ID = 'http://bench.test/_sso/saml/metadata';
+const IDP_ENTITY_ID = 'http://idp.bench.test/metadata';
+/** Signed-in users whose tokens the cache-hit rows rotate through. */
+const HIT_TOKENS = 1_000;
+/** Each token of the burst row is sent this many times in a row, by as many connections at once. */
+const BURST_REPEAT = 16;
+/** Upper bound on the cache-miss row's rate, to size its pool of never-seen tokens. */
+const MISS_RATE_BOUND = 5_000;
+const TOKEN_MEMORY_HEAP_MB = 2_048;
+
+const cookieHeader = (token: string): string =>
+  `JSESSIONID=8F2A1C7E4B9D06A3C5E1F7B2D4A6C8E0; atlassian.xsrf.token=B7Q2-XK4M-9P1L-ZC3W_5e1f0a9c2b7d4e6f8a0b1c3d5e7f9a2b4c6d8e0f_lin; crowd.token_key=${token}`;
+
+function describeMachine(): string {
+  const cores = cpus();
+  return `${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node.js ${process.version}`;
+}
+
+/** True once the configuration schema has the top-level `workers` key (node:cluster). */
+function supportsWorkers(): boolean {
+  const schema = JSON.parse(readFileSync(packageFilePath('schema/proxy.config.schema.json'), 'utf8')) as { properties?: Record<string, unknown> };
+  return schema.properties?.['workers'] !== undefined;
+}
+
+function proxyConfig(crowdPort: number, upstreamPort: number, listen: { port: number; workers?: number }): Record<string, unknown> {
+  return {
+    listen: { host: '127.0.0.1', port: listen.port },
+    ...(listen.workers === undefined ? {} : { workers: listen.workers }),
+    publicScheme: 'http',
+    stateSecret: 'bench-state-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+    logLevel: 'info',
+    apps: [{ name: 'jira', hosts: [HOST], upstream: `http://127.0.0.1:${upstreamPort}`, startPath: '/secure/Dashboard.jspa' }],
+    crowd: { baseUrl: `http://127.0.0.1:${crowdPort}/crowd`, applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password },
+    saml: {
+      spEntityId: SP_ENTITY_ID,
+      idp: { entityId: IDP_ENTITY_ID, ssoUrl: 'http://idp.bench.test/sso', signingCerts: [readDemoKeyPair('idp').certPem] },
+    },
+  };
+}
+
+/** Cookie rotations: every request of a row takes its Crowd token from one of these. */
+interface TokenRotation {
+  next(): string;
+  /** Tokens handed out more than once because the pool ran out (cache-miss rows only). */
+  readonly reused: number;
+}
+
+function roundRobin(tokens: readonly string[], repeat = 1): TokenRotation {
+  let index = 0;
+  return {
+    next: () => tokens[Math.floor(index++ / repeat) % tokens.length] as string,
+    get reused() {
+      return Math.max(0, Math.floor(index / repeat) - tokens.length);
+    },
+  };
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const selected = options.rows === undefined ? ALL_ROWS : ALL_ROWS.filter((row) => options.rows?.includes(row.id));
+  const unknown = (options.rows ?? []).filter((id) => !ALL_ROWS.some((row) => row.id === id));
+  if (unknown.length > 0) throw new Error(`unknown benchmark rows: ${unknown.join(', ')}; known: ${ALL_ROWS.map((row) => row.id).join(', ')}`);
+  const needs = (...targets: RowTarget[]): boolean => selected.some((row) => targets.includes(row.target));
+  const needsSso = needs('sso-hit', 'sso-miss', 'sso-burst', 'sso-workers') || options.logins > 0;
+  const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-bench-'));
+  const closers: (() => Promise<void>)[] = [];
+  const started = <T extends { close(): Promise<void> }>(server: T): T => {
+    closers.unshift(() => server.close());
+    return server;
+  };
+  const progress = options.progress;
+
+  try {
+    const cacheDefaults = await defaultCacheSettings(dir);
+    progress('starting the upstream, the bare http-proxy, the fake Crowd and crowd-sso-proxy');
+    const upstream = started(await startBenchProcess({ role: 'upstream' }));
+    const bare = needs('http-proxy') ? started(await startBenchProcess({ role: 'bare-http-proxy', upstreamPort: upstream.port })) : undefined;
+    const nginxBinary = needs('nginx') ? findNginx() : undefined;
+    const nginx: NginxProxy | undefined = nginxBinary === undefined ? undefined : started(await startNginxProxy(nginxBinary, upstream.port));
+    const crowd = needsSso
+      ? started(await startBenchProcess({ role: 'fake-crowd', applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password, username: USERNAME }))
+      : undefined;
+    let sso: BenchProcess | undefined;
+    let workers: CliProxy | undefined;
+    let workersPort = 0;
+    const workersNote = supportsWorkers() ? undefined : 'pending: the configuration has no `workers` key yet';
+    if (crowd !== undefined) {
+      const configPath = join(dir, 'proxy.config.json');
+      writeFileSync(configPath, JSON.stringify(proxyConfig(crowd.port, upstream.port, { port: 0 }), null, 2));
+      sso = started(await startBenchProcess({ role: 'sso-proxy', configPath }));
+      if (needs('sso-workers') && workersNote === undefined) {
+        workersPort = await freePort();
+        const workersConfigPath = join(dir, 'proxy-workers.config.json');
+        writeFileSync(workersConfigPath, JSON.stringify(proxyConfig(crowd.port, upstream.port, { port: workersPort, workers: 2 }), null, 2));
+        workers = started(await startCliProxy(workersConfigPath, workersPort));
+      }
+    }
+
+    const missTokensWanted = needs('sso-miss') ? Math.ceil(MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) : 0;
+    const burstTokensWanted = needs('sso-burst') ? Math.ceil((MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) / BURST_REPEAT) : 0;
+    let hitTokens: readonly string[] = Array.from({ length: HIT_TOKENS }, (_, index) => `unused${String(index).padStart(18, '0')}`);
+    let missTokens: readonly string[] = [];
+    let burstTokens: readonly string[] = [];
+    if (crowd !== undefined) {
+      progress(`creating ${HIT_TOKENS + missTokensWanted + burstTokensWanted} Crowd sessions at the fake Crowd`);
+      const tokens = await crowd.ask({ kind: 'crowd-sessions', count: HIT_TOKENS + missTokensWanted + burstTokensWanted });
+      hitTokens = tokens.slice(0, HIT_TOKENS);
+      missTokens = tokens.slice(HIT_TOKENS, HIT_TOKENS + missTokensWanted);
+      burstTokens = tokens.slice(HIT_TOKENS + missTokensWanted);
+      await crowd.ask({ kind: 'crowd-latency', latencyMs: options.crowdLatencyMs });
+    }
+    const hits = roundRobin(hitTokens);
+
+    const portOf = (target: RowTarget): number | string => {
+      switch (target) {
+        case 'direct':
+          return upstream.port;
+        case 'http-proxy':
+          return bare?.port ?? 'not started';
+        case 'nginx':
+          return nginx?.port ?? 'skipped: nginx is not installed (Debian package `nginx`)';
+        case 'sso-workers':
+          return workers === undefined ? (workersNote ?? 'not started') : workersPort;
+        default:
+          return sso?.port ?? 'not started';
+      }
+    };
+
+    const rows: BenchRow[] = [];
+    for (const row of selected) {
+      const port = portOf(row.target);
+      if (typeof port === 'string') {
+        rows.push({ ...row, kind: 'skipped', note: port });
+        continue;
+      }
+      progress(`row ${row.id}`);
+      rows.push(await measureRow(row, port));
+    }
+
+    let login: LoginCostResult | undefined;
+    if (options.logins > 0 && sso !== undefined) {
+      progress(`${options.logins} logins through the ACS`);
+      const proxy = sso;
+      login = await measureLoginCost({
+        proxyPort: proxy.port,
+        host: HOST,
+        idpEntityId: IDP_ENTITY_ID,
+        spEntityId: SP_ENTITY_ID,
+        username: USERNAME,
+        logins: options.logins,
+        proxyCpuUsage: () => proxy.ask({ kind: 'cpu-usage' }),
+      });
+    }
+
+    let memory: TokenMemoryResult | undefined;
+    if (options.memoryTokens > 0) {
+      progress(`${options.memoryTokens} distinct tokens through the token cache`);
+      const probe = started(await startBenchProcess({ role: 'probe' }, ['--expose-gc', `--max-old-space-size=${TOKEN_MEMORY_HEAP_MB}`]));
+      memory = await probe.ask({ kind: 'token-memory', tokens: options.memoryTokens, ...cacheDefaults });
+    }
+
+    return {
+      machine: describeMachine(),
+      options: { durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, memoryTokens: options.memoryTokens, logins: options.logins, crowdLatencyMs: options.crowdLatencyMs },
+      connections: CONNECTIONS,
+      cacheTtlSeconds: cacheDefaults.ttlMs / 1000,
+      hitTokens: HIT_TOKENS,
+      rows,
+      memory,
+      login,
+    };
+
+    async function measureRow(row: RowSpec, port: number): Promise<MeasuredRow> {
+      const rotation = row.target === 'sso-miss' ? roundRobin(missTokens) : row.target === 'sso-burst' ? roundRobin(burstTokens, BURST_REPEAT) : hits;
+      const connections = row.target === 'sso-burst' ? BURST_REPEAT * 4 : CONNECTIONS[row.group];
+      const isSso = row.target.startsWith('sso-');
+      if (row.target === 'sso-hit' && crowd !== undefined) {
+        // Every hit token validated once, so the row measures cache hits only.
+        await measureHttp({ url: `http://127.0.0.1:${port}/`, host: HOST, connections: 16, durationSeconds: 60, requests: hitTokens.length, nextCookieHeader: () => cookieHeader(hits.next()) });
+      }
+      const run = (durationSeconds: number) =>
+        row.group === 'websocket'
+          ? measureWebSocket({
+              url: `ws://127.0.0.1:${port}${PATHS[row.group]}`,
+              host: HOST,
+              cookieHeader: cookieHeader(hits.next()),
+              connections,
+              durationSeconds,
+              messageBytes: WEBSOCKET_MESSAGE_BYTES,
+            }).then((result) => ({ ratePerSecond: result.roundTripsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, completed: result.roundTrips, failures: result.failures }))
+          : measureHttp({
+              url: `http://127.0.0.1:${port}${PATHS[row.group]}`,
+              host: HOST,
+              connections,
+              durationSeconds,
+              nextCookieHeader: () => cookieHeader(rotation.next()),
+            }).then((result) => ({ ratePerSecond: result.requestsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, completed: result.okResponses, failures: result.failures }));
+      if (options.warmupSeconds > 0) await run(options.warmupSeconds);
+      const reusedBefore = rotation.reused;
+      if (isSso) await crowd?.ask({ kind: 'crowd-mark' });
+      const measured = await run(options.durationSeconds);
+      const calls = isSso ? await crowd?.ask({ kind: 'crowd-calls' }) : undefined;
+      const reused = rotation.reused - reusedBefore;
+      const notes = [
+        row.target === 'sso-burst' ? `each token sent ${BURST_REPEAT}× by ${connections} connections at once` : undefined,
+        row.target === 'sso-workers' ? 'each worker has its own token cache' : undefined,
+        rotation !== hits && reused > 0 ? `token pool ran out: ${reused} requests reused a token` : undefined,
+      ].filter((note): note is string => note !== undefined);
+      return { ...row, kind: 'measured', ...measured, crowd: calls, note: notes.length > 0 ? notes.join('; ') : undefined };
+    }
+  } finally {
+    for (const close of closers) await close().catch((error: unknown) => progress(`closing a benchmark server failed: ${String(error)}`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The token cache settings a configuration without `crowd.cache*` keys gets (the shipped defaults). */
+async function defaultCacheSettings(dir: string): Promise<{ maxEntries: number; ttlMs: number; negativeTtlMs: number }> {
+  const path = join(dir, 'defaults.config.json');
+  writeFileSync(path, JSON.stringify(proxyConfig(1, 1, { port: 0 })));
+  const config = await loadConfig(path, { env: {} });
+  return { maxEntries: config.crowd.cacheMaxEntries, ttlMs: config.crowd.cacheTtlMs, negativeTtlMs: config.crowd.negativeCacheTtlMs };
+}

@@ -1,0 +1,63 @@
+import { APP_PRESETS } from './app-presets.js';
+import type { RawAppAccess } from './check-app-access.js';
+import type { AccessRule, AppConfig, ProxyMode, RequiredAuthnContext } from './runtime-config.js';
+
+export type AppAccessConfig = Pick<
+  AppConfig,
+  'preset' | 'mode' | 'rules' | 'loginPaths' | 'logoutPaths' | 'returnParameters' | 'requiredAuthnContext' | 'emergencyAccess'
+>;
+
+export interface AppAccessDefaults {
+  /** The top-level mode. */
+  readonly mode: ProxyMode;
+  readonly comparison: RequiredAuthnContext['comparison'];
+}
+
+/**
+ * The access keys of apps[index] with its preset merged in: the app's rules first, then the preset's; login and
+ * logout paths from the app when given, else from the preset; emergency access with the preset's login page and
+ * login form targets.
+ */
+export function compileAppAccess(app: RawAppAccess, index: number, defaults: AppAccessDefaults, emergencySecret: string | undefined): AppAccessConfig {
+  const preset = app.preset === undefined ? undefined : APP_PRESETS[app.preset];
+  const ownRules: AccessRule[] = (app.rules ?? []).map((rule, j) => ({
+    source: `apps[${index}].rules[${j}]`,
+    path: rule.path,
+    pattern: rule.pattern,
+    methods: rule.methods,
+    action: rule.action,
+  }));
+  const presetRules: AccessRule[] = (preset?.rules ?? []).map((rule) => ({
+    source: `preset ${String(app.preset)}`,
+    path: rule.path,
+    pattern: undefined,
+    methods: undefined,
+    action: rule.action,
+  }));
+  const loginPaths = app.loginPaths ?? preset?.loginPaths ?? [];
+  const emergency = app.emergencyAccess;
+  const secretHeader = emergency?.secretHeader;
+  return {
+    preset: app.preset,
+    mode: app.mode ?? defaults.mode,
+    rules: [...ownRules, ...presetRules],
+    loginPaths,
+    logoutPaths: app.logoutPaths ?? preset?.logoutPaths ?? [],
+    returnParameters: preset?.returnParameters ?? ['os_destination'],
+    requiredAuthnContext:
+      app.requiredAuthnContext === undefined
+        ? undefined
+        : { classRefs: app.requiredAuthnContext.classRefs, comparison: app.requiredAuthnContext.comparison ?? defaults.comparison },
+    emergencyAccess:
+      emergency === undefined
+        ? undefined
+        : {
+            // The validator made sure one of the two exists.
+            path: emergency.path ?? loginPaths[0] ?? '/',
+            query: emergency.query,
+            allowFrom: emergency.allowFrom,
+            secretHeader: secretHeader === undefined || emergencySecret === undefined ? undefined : { name: secretHeader.name.toLowerCase(), value: emergencySecret },
+            loginFormPaths: preset?.loginFormPaths ?? [],
+          },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * For a Crowd session the gate found valid: is it still good enough for this app? Reads what the proxy recorded at
+ * the SAML login (session store) and judges it with the pure policy. Records are cached for the token cache's TTL,
+ * so with a shared store the hot path stays one map lookup; a cached record that says "no longer good" is read
+ * again before acting on it (another instance may have recorded a new login for the same token since).
+ */
+import { StoreUnavailableError } from '../errors.js';
+import { judgeSession, type SessionLimits, type SessionStanding } from '../policy/session-standing.js';
+import type { SessionRecord, SessionStorePort } from './ports.js';
+
+export interface SessionJudgeDeps {
+  readonly sessions: Pick<SessionStorePort, 'get'>;
+  /** crowd.cacheTtlMs: how long a record read from the store is trusted (0 = read it on every request). */
+  readonly cacheTtlMs: number;
+  readonly maxEntries: number;
+  readonly now?: () => number;
+}
+
+interface Cached {
+  readonly record: SessionRecord | undefined;
+  readonly expiresAtMs: number;
+}
+
+export interface SessionJudge {
+  /**
+   * The standing of a valid Crowd session. When the store does not answer, a session is judged without its record
+   * (valid, unless the app requires an authentication context: then StoreUnavailableError, as stepping up
+   * could not be recorded either and would loop).
+   */
+  judge(token: string, limits: SessionLimits): Promise<SessionStanding>;
+  /** Drops the cached record (after logout). */
+  forget(token: string): void;
+}
+
+export function createSessionJudge(deps: SessionJudgeDeps): SessionJudge {
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, Cached>();
+
+  async function read(token: string, limits: SessionLimits): Promise<SessionRecord | undefined> {
+    let record: SessionRecord | undefined;
+    try {
+      record = await deps.sessions.get(token);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && limits.requiredClassRefs === undefined) return undefined;
+      throw error;
+    }
+    if (deps.cacheTtlMs > 0) {
+      // Bounded: the oldest entry goes first (Map keeps insertion order).
+      if (cache.size >= deps.maxEntries) cache.delete(cache.keys().next().value as string);
+      cache.set(token, { record, expiresAtMs: now() + deps.cacheTtlMs });
+    }
+    return record;
+  }
+
+  return {
+    async judge(token, limits) {
+      const nowMs = now();
+      const cached = cache.get(token);
+      if (cached !== undefined && cached.expiresAtMs > nowMs) {
+        const standing = judgeSession(cached.record, nowMs, limits);
+        if (standing === 'valid') return standing;
+      }
+      return judgeSession(await read(token, limits), nowMs, limits);
+    },
+    forget(token) {
+      cache.delete(token);
+    },
+  };
+}
