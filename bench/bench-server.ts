@@ -2,6 +2,7 @@
  * Entry of a benchmark server process (see bench-process.ts): starts the server its spec names, reports its port
  * and answers the runner's requests until told to close.
  */
+import { Pool } from 'undici';
 import { startFakeCrowd, type FakeCrowd } from '../examples/demo/fake-crowd.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -44,6 +45,7 @@ function countValidations(crowd: FakeCrowd, from: number): CrowdCallCount {
 /** Sessions made through the fake Crowd's own REST API, as the proxy's ACS makes them. */
 async function createSessions(crowd: FakeCrowd, spec: Extract<BenchServerSpec, { role: 'fake-crowd' }>, count: number): Promise<string[]> {
   const tokens: string[] = [];
+  const pool = new Pool(`http://127.0.0.1:${crowd.port}`, { connections: SESSION_CREATION_CONCURRENCY });
   const authorization = `Basic ${Buffer.from(`${spec.applicationName}:${spec.applicationPassword}`).toString('base64')}`;
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -51,18 +53,22 @@ async function createSessions(crowd: FakeCrowd, spec: Extract<BenchServerSpec, {
       const index = next++;
       // Crowd hands out the same session again for the same user and factors: every session gets its own address.
       const remoteAddress = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
-      const body = JSON.stringify({ username: spec.username, 'validation-factors': { validationFactors: [{ name: 'remote_address', value: remoteAddress }] } });
-      const response = await fetch(`${crowd.baseUrl}/rest/usermanagement/1/session?validate-password=false`, {
+      const response = await pool.request({
         method: 'POST',
+        path: '/crowd/rest/usermanagement/1/session?validate-password=false',
         headers: { authorization, accept: 'application/json', 'content-type': 'application/json' },
-        body,
+        body: JSON.stringify({ username: spec.username, 'validation-factors': { validationFactors: [{ name: 'remote_address', value: remoteAddress }] } }),
       });
-      const session = (await response.json()) as { token?: string };
-      if (response.status !== 201 || typeof session.token !== 'string') throw new Error(`the fake Crowd refused a session: HTTP ${response.status}`);
+      const session = (await response.body.json()) as { token?: string };
+      if (response.statusCode !== 201 || typeof session.token !== 'string') throw new Error(`the fake Crowd refused a session: HTTP ${response.statusCode}`);
       tokens.push(session.token);
     }
   };
-  await Promise.all(Array.from({ length: SESSION_CREATION_CONCURRENCY }, worker));
+  try {
+    await Promise.all(Array.from({ length: SESSION_CREATION_CONCURRENCY }, worker));
+  } finally {
+    await pool.close();
+  }
   return tokens;
 }
 

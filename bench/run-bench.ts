@@ -63,12 +63,14 @@ export interface BenchOptions {
   readonly logins: number;
   /** Latency the fake Crowd adds to every answer. */
   readonly crowdLatencyMs: number;
+  /** Signed-in users whose tokens the cache-hit rows rotate through (default 1000). */
+  readonly signedInUsers?: number;
   readonly progress: (line: string) => void;
 }
 
 export interface BenchReport {
   readonly machine: string;
-  readonly options: Omit<BenchOptions, 'progress' | 'rows'>;
+  readonly options: Omit<BenchOptions, 'progress' | 'rows' | 'signedInUsers'>;
   readonly connections: Readonly<Record<RowGroup, number>>;
   readonly cacheTtlSeconds: number;
   /** Signed-in users whose tokens the cache-hit rows rotate through. */
@@ -97,8 +99,7 @@ const USERNAME = 'bench-user';
 const PROXY_APP = { name: 'crowd-sso-proxy', password: 'bench-application-password' } as const;
 const SP_ENTITY_ID = 'http://bench.test/_sso/saml/metadata';
 const IDP_ENTITY_ID = 'http://idp.bench.test/metadata';
-/** Signed-in users whose tokens the cache-hit rows rotate through. */
-const HIT_TOKENS = 1_000;
+const SIGNED_IN_USERS = 1_000;
 /** Each token of the burst row is sent this many times in a row, by as many connections at once. */
 const BURST_REPEAT = 16;
 /** Upper bound on the cache-miss row's rate, to size its pool of never-seen tokens. */
@@ -165,6 +166,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     return server;
   };
   const progress = options.progress;
+  const hitTokenCount = options.signedInUsers ?? SIGNED_IN_USERS;
 
   try {
     const cacheDefaults = await defaultCacheSettings(dir);
@@ -194,15 +196,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const missTokensWanted = needs('sso-miss') ? Math.ceil(MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) : 0;
     const burstTokensWanted = needs('sso-burst') ? Math.ceil((MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) / BURST_REPEAT) : 0;
-    let hitTokens: readonly string[] = Array.from({ length: HIT_TOKENS }, (_, index) => `unused${String(index).padStart(18, '0')}`);
+    let hitTokens: readonly string[] = Array.from({ length: hitTokenCount }, (_, index) => `unused${String(index).padStart(18, '0')}`);
     let missTokens: readonly string[] = [];
     let burstTokens: readonly string[] = [];
     if (crowd !== undefined) {
-      progress(`creating ${HIT_TOKENS + missTokensWanted + burstTokensWanted} Crowd sessions at the fake Crowd`);
-      const tokens = await crowd.ask({ kind: 'crowd-sessions', count: HIT_TOKENS + missTokensWanted + burstTokensWanted });
-      hitTokens = tokens.slice(0, HIT_TOKENS);
-      missTokens = tokens.slice(HIT_TOKENS, HIT_TOKENS + missTokensWanted);
-      burstTokens = tokens.slice(HIT_TOKENS + missTokensWanted);
+      progress(`creating ${hitTokenCount + missTokensWanted + burstTokensWanted} Crowd sessions at the fake Crowd`);
+      const tokens = await crowd.ask({ kind: 'crowd-sessions', count: hitTokenCount + missTokensWanted + burstTokensWanted });
+      hitTokens = tokens.slice(0, hitTokenCount);
+      missTokens = tokens.slice(hitTokenCount, hitTokenCount + missTokensWanted);
+      burstTokens = tokens.slice(hitTokenCount + missTokensWanted);
       await crowd.ask({ kind: 'crowd-latency', latencyMs: options.crowdLatencyMs });
     }
     const hits = roundRobin(hitTokens);
@@ -260,7 +262,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       options: { durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, memoryTokens: options.memoryTokens, logins: options.logins, crowdLatencyMs: options.crowdLatencyMs },
       connections: CONNECTIONS,
       cacheTtlSeconds: cacheDefaults.ttlMs / 1000,
-      hitTokens: HIT_TOKENS,
+      hitTokens: hitTokenCount,
       rows,
       memory,
       login,

@@ -6,14 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { restartOnlyChanges } from './config/restart-only-changes.js';
-import type { RuntimeConfig } from './config/runtime-config.js';
-import type { RequestHandler } from './http/request-handler.js';
-import { createAdminListener } from './http/admin-listener.js';
+import type { AdminConfig, RuntimeConfig } from './config/runtime-config.js';
+import type { Readiness, RequestHandler } from './http/request-handler.js';
+import { createAdminListener, type AdminListener } from './http/admin-listener.js';
 import { createListeners } from './http/listeners.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createMetrics } from './observability/metrics.js';
+import { createClusterMetrics, createMetrics } from './observability/metrics.js';
 import { buildRuntime, renderSpMetadata as renderMetadata, type Runtime } from './runtime.js';
-import { createStores, hasStoreChanged } from './state/create-stores.js';
+import { createStores } from './state/create-stores.js';
 
 export { runCheck, type CheckItem, type CheckReport } from './check/run-check.js';
 /** For the cluster primary, which logs without running an App. */
@@ -24,6 +24,8 @@ export interface AppOptions {
   readonly logLevel?: RuntimeConfig['logLevel'];
   /** Where JSON log lines go (default: stdout). */
   readonly logDestination?: NodeJS.WritableStream;
+  /** false in cluster workers: the primary serves `admin` with the metrics of all workers. Default true. */
+  readonly adminListener?: boolean;
 }
 
 export interface App {
@@ -48,6 +50,11 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** For the cluster primary: `admin` serving the summed metrics of every worker, and the primary's own readiness. */
+export function createClusterAdminListener(admin: AdminConfig, deps: { readonly logger: Logger; readonly readiness: () => Promise<Readiness> }): AdminListener {
+  return createAdminListener(admin, { ...deps, metrics: createClusterMetrics() });
+}
+
 /** SP metadata XML for the configured hosts (what `metadata` prints and `/_sso/saml/metadata` serves). */
 export async function renderSpMetadata(config: RuntimeConfig): Promise<string> {
   return renderMetadata(config);
@@ -66,7 +73,7 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
   let runtime: Runtime = buildRuntime(config, { logger, stores, metrics, listenerProto });
   /** Configurations replaced by a reload whose WebSocket tunnels may still be open. */
   const retired = new Set<Runtime>();
-  const admin = config.admin === undefined || metrics === undefined ? undefined : createAdminListener(config.admin, { logger, metrics, readiness: () => runtime.readiness() });
+  const admin = config.admin === undefined || metrics === undefined || options.adminListener === false ? undefined : createAdminListener(config.admin, { logger, metrics, readiness: () => runtime.readiness() });
   let adminAddress: AddressInfo | undefined;
 
   // The server calls through `runtime` on every request, so a reload takes effect for the next request.
@@ -137,7 +144,6 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
       runtime.start();
       logger.level = options.logLevel ?? next.logLevel;
       logger.info({ apps: next.apps.map((app) => app.name) }, 'configuration reloaded');
-      if (hasStoreChanged(config.store, next.store)) logger.warn('store changed in the configuration file: it takes effect at the next restart');
       for (const key of restartOnlyChanges(config, next)) {
         logger.warn({ configKey: key }, `${key} changed in the configuration file: it takes effect at the next restart`);
       }

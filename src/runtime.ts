@@ -2,6 +2,7 @@
  * Everything built from one configuration: adapters, flows, the request handler. A reload builds a new
  * Runtime and swaps it in; the listening server, the logger and the shared stores outlive it.
  */
+import { buildAccessControl } from './build-access-control.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { createCrowdClient } from './crowd/crowd-client.js';
 import { createGroupCache } from './crowd/group-cache.js';
@@ -34,6 +35,8 @@ export interface RuntimeDeps {
   readonly logger: Logger;
   /** Shared by every runtime of this process (replay cache, session index). */
   readonly stores: Stores;
+  /** Clock for session lifetimes (SessionNotOnOrAfter, saml.maxSessionAgeSeconds); tests inject one. */
+  readonly now?: () => number;
   /** The process's metrics (they outlive a reload); undefined when metrics are off. */
   readonly metrics?: Metrics | undefined;
   /** What the main listener speaks; it outlives reloads (switching between HTTP and HTTPS needs a restart). */
@@ -79,6 +82,8 @@ export function renderSpMetadata(config: RuntimeConfig): string {
     spCertificate: config.saml.spCertificate,
     signAuthnRequests: config.saml.signAuthnRequests,
     acsUrls: acsUrls(config),
+    // IdPs take one single logout URL: the first app host's; a logout started on any host comes back there.
+    sloUrl: `${config.publicScheme}://${config.apps[0]?.hosts[0] ?? 'localhost'}${config.pathPrefix}/saml/slo`,
   });
 }
 
@@ -144,6 +149,24 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     };
   };
 
+  const authenticator = createAuthenticator({ tokens, validationFactors });
+  const loginStarter = createLoginStarter({ saml, sealer, acsUrl, forceAuthn: config.saml.forceAuthn });
+  const access = buildAccessControl(config, {
+    logger,
+    crowd,
+    tokens,
+    saml,
+    sealer,
+    replay: stores.replay,
+    sessions: stores.sessions,
+    authenticator,
+    accessEnforcer,
+    loginStarter,
+    returnUrls,
+    forwarder,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+
   const handler = createRequestHandler({
     logger,
     publicScheme: config.publicScheme,
@@ -153,8 +176,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     returnUrls,
     resolveClient: createClientAddressResolver(config.trustedProxies),
     forwarder,
-    authenticator: createAuthenticator({ tokens, validationFactors }),
-    loginStarter: createLoginStarter({ saml, sealer, acsUrl, forceAuthn: config.saml.forceAuthn }),
+    loginStarter,
     loginCompleter: createLoginCompleter({
       saml,
       sealer,
@@ -171,8 +193,11 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       sessionDurationSeconds: config.crowd.sessionDurationSeconds,
       looksSealed,
       clockSkewMs: config.saml.clockSkewMs,
+      requiredAuthnContext: (host) => appByHost.get(host)?.requiredAuthnContext,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
     }),
-    accessEnforcer,
+    appGate: access.gate,
+    slo: access.slo,
     cookieConfig: () => crowd.getCookieConfig(),
     metadataXml: () => metadataXml,
     readiness,

@@ -12,6 +12,8 @@
  *   factors (`remote_address` + `X-Forwarded-For`, trusted-proxy rule of Crowd's server:
  *   the first X-Forwarded-For entry when every later hop is a trusted proxy, else `remote_address`).
  * - Groups are not nested: `/user/group/nested` answers the direct groups.
+ * - `POST /user` refuses, with 400 INVALID_USER, a name longer than 255 characters (Crowd's column size) or with
+ *   leading or trailing whitespace.
  */
 import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -433,6 +435,7 @@ export async function startFakeCrowd(options: FakeCrowdOptions = {}): Promise<Fa
     if (ex.method === 'POST') {
       const password = isJson(body['password']) ? str(body['password']['value']) : undefined;
       if (name === undefined || name === '') return sendError(ex.res, 400, 'INVALID_USER', 'A user needs a name');
+      if (name.length > 255 || name.trim() !== name) return sendError(ex.res, 400, 'INVALID_USER', `Invalid user name <${name.slice(0, 40)}…>`);
       if (users.has(lower(name))) return sendError(ex.res, 400, 'INVALID_USER', `User <${name}> already exists`);
       if (password === undefined || password === '') return sendError(ex.res, 400, 'INVALID_CREDENTIAL', 'A user needs a password');
       const created = storeUser({

@@ -2,6 +2,7 @@ import { request } from 'undici';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { createCrowdClient } from '../crowd/crowd-client.js';
 import { createServiceProvider } from '../saml/service-provider.js';
+import { checkStore } from './check-store.js';
 
 export interface CheckItem {
   readonly name: string;
@@ -77,14 +78,19 @@ async function checkUpstream(app: RuntimeConfig['apps'][number]): Promise<CheckI
   }
 }
 
-/** Everything `check` verifies: Crowd auth + cookie config, IdP metadata and certificates, each upstream answering. */
+/** Everything `check` verifies: Crowd auth + cookie config, IdP metadata and certificates, each upstream answering, store.redis working. */
 export async function runCheck(config: RuntimeConfig, now: number = Date.now()): Promise<CheckReport> {
   const configItem: CheckItem = {
     name: 'config',
     ok: true,
     detail: `${config.apps.length} app(s): ${config.apps.map((app) => `${app.name} (${app.hosts.join(', ')})`).join('; ')}`,
   };
-  const [crowd, idp, upstreams] = await Promise.all([checkCrowd(config), checkIdp(config, now), Promise.all(config.apps.map(checkUpstream))]);
-  const items = [configItem, ...crowd, ...idp, ...upstreams];
+  const [crowd, idp, upstreams, store] = await Promise.all([
+    checkCrowd(config),
+    checkIdp(config, now),
+    Promise.all(config.apps.map(checkUpstream)),
+    checkStore(config, now),
+  ]);
+  const items = [configItem, ...crowd, ...idp, ...upstreams, ...store];
   return { ok: items.every((item) => item.ok), items };
 }

@@ -9,7 +9,7 @@
  *   workers and exits at once.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { createLogger } from '../app.js';
+import { createClusterAdminListener, createLogger } from '../app.js';
 import { createConfigReloader } from './config-reloader.js';
 import type { ServeOptions } from './serve.js';
 import { handleStopSignals, signalExitCode } from './stop-signals.js';
@@ -46,6 +46,18 @@ export async function runClusterPrimary(options: ClusterPrimaryOptions): Promise
   let started = false;
   let stopping = false;
   let exitCode = EXIT_OK;
+  // The workers' metrics, summed; `/ready` here says whether every worker is listening.
+  const admin =
+    config.admin === undefined
+      ? undefined
+      : createClusterAdminListener(config.admin, {
+          logger,
+          readiness: async () => {
+            const listening = slots.filter((slot) => slot.worker !== undefined && slot.listening).length;
+            return { ok: listening === slots.length, checks: { workers: `${listening} of ${slots.length} listening` } };
+          },
+        });
+  await admin?.listen();
 
   const send = (message: PrimaryMessage): void => {
     for (const slot of slots) if (slot.worker?.isConnected() === true) slot.worker.send(message);
@@ -98,6 +110,7 @@ export async function runClusterPrimary(options: ClusterPrimaryOptions): Promise
       if (!stopping || liveWorkers().length > 0) return;
       clearTimeout(killTimer);
       removeSignalHandlers();
+      void admin?.close();
       logger.info('crowd-sso-proxy stopped');
       logger.flush();
       finish(exitCode);

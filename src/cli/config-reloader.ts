@@ -24,7 +24,7 @@ export interface ConfigReloaderOptions {
 export interface ConfigReloader {
   /** `trigger` says why, for the log (`SIGHUP`, `file change`). Resolves when this reload (or the one it joined) is done. */
   reload(trigger: string): Promise<void>;
-  /** Stops listening for SIGHUP and file changes. */
+  /** Stops reloading: file changes are no longer watched, SIGHUP is ignored (rather than ending the process). */
   close(): void;
 }
 
@@ -33,6 +33,7 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
   let watcher: ConfigWatcher | undefined;
+  let closed = false;
 
   function watchWhen(watchConfig: boolean): void {
     const wanted = sources !== undefined && (sources.watchFlag || watchConfig);
@@ -49,7 +50,8 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
   }
 
   function onHangup(): void {
-    void reload('SIGHUP');
+    if (closed) logger.info('SIGHUP ignored: stopping');
+    else void reload('SIGHUP');
   }
 
   async function reloadOnce(trigger: string): Promise<void> {
@@ -102,7 +104,7 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
   return {
     reload,
     close() {
-      process.off('SIGHUP', onHangup);
+      closed = true;
       watcher?.close();
       watcher = undefined;
     },

@@ -5,7 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { createApp, type App } from '../app.js';
+import { createApp, type App, type AppOptions } from '../app.js';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { createConfigReloader } from './config-reloader.js';
 import { handleStopSignals, signalExitCode } from './stop-signals.js';
@@ -33,8 +33,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   return serveAlone(options);
 }
 
-async function start(config: RuntimeConfig): Promise<{ app: App; port: number }> {
-  const app = await createApp(config);
+async function start(config: RuntimeConfig, appOptions: AppOptions = {}): Promise<{ app: App; port: number }> {
+  const app = await createApp(config, appOptions);
   try {
     return { app, port: (await app.listen()).port };
   } catch (error) {
@@ -78,17 +78,21 @@ async function serveAsWorker(options: ServeOptions): Promise<number> {
   const ignore = (): void => undefined;
   process.on('SIGINT', ignore);
   process.on('SIGHUP', ignore);
-  const { app, port } = await start(options.config);
-  const reloader = createConfigReloader({ configPath: options.configPath, load: options.load, apply: (config) => app.reload(config), logger: app.logger });
-  process.send?.({ type: 'listening', port } satisfies WorkerMessage);
-  await new Promise<void>((stop) => {
+  let reload: (() => void) | undefined;
+  // Listening before the app starts: a stop asked for during start-up is not lost.
+  const stopped = new Promise<void>((stop) => {
     process.once('SIGTERM', () => stop());
     process.on('message', (message) => {
       if (!isPrimaryMessage(message)) return;
       if (message.type === 'stop') stop();
-      else void reloader.reload('primary');
+      else reload?.();
     });
   });
+  const { app, port } = await start(options.config, { adminListener: false });
+  const reloader = createConfigReloader({ configPath: options.configPath, load: options.load, apply: (config) => app.reload(config), logger: app.logger });
+  reload = () => void reloader.reload('primary');
+  process.send?.({ type: 'listening', port } satisfies WorkerMessage);
+  await stopped;
   await app.close();
   // Ends the IPC channel, so the primary sees an intended exit and the event loop can empty.
   cluster.worker?.disconnect();

@@ -19,5 +19,7 @@ export function restartOnlyChanges(started: RuntimeConfig, next: RuntimeConfig):
   compare('workers', started.workers, next.workers);
   compare('admin', started.admin, next.admin);
   compare('logFormat', started.logFormat, next.logFormat);
+  // The replay cache and session index are shared by every runtime of the process.
+  compare('store', started.store, next.store);
   return changed;
 }

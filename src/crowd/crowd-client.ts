@@ -552,8 +552,8 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
       if (reply.status === 403 && reply.reason === 'APPLICATION_PERMISSION_DENIED') {
         throw new CrowdRejectedError(
           `Crowd refused to create user "${user.name}" (POST /user: ${said}): application "${app}" may not add users. In Crowd, open ` +
-            `Applications → ${app} → Directories and allow "Add user" (and, for identity.groups, "Add group" and "Modify group") on the ` +
-            'directory new users belong in, or switch off identity.provisioning.',
+            `Applications → ${app} → Permissions and allow "Add User" (for identity.groups also "Modify Group", and "Add Group" for ` +
+            'createMissing) on the directory new users belong in, and on that directory\'s own Permissions tab; or switch off identity.provisioning.',
           { detail: 'APPLICATION_PERMISSION_DENIED', publicMessage: `${notCreated} An administrator has to fix this.` },
         );
       }

@@ -1,4 +1,4 @@
-import { RelayStateError, SamlReplayError, StoreUnavailableError } from '../errors.js';
+import { RelayStateError, SamlConditionsError, SamlReplayError, StoreUnavailableError } from '../errors.js';
 import { serializeCrowdCookie, serializeCrowdCookieClears } from '../policy/crowd-cookie.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import type { AccessEnforcer, RestrictedApp } from './enforce-access-restriction.js';
@@ -27,6 +27,8 @@ export interface LoginCompleterDeps {
   readonly looksSealed: (relayState: string) => boolean;
   /** saml.clockSkewMs: an assertion is accepted this long after its NotOnOrAfter, so it is remembered as used that long too. */
   readonly clockSkewMs: number;
+  /** apps[].requiredAuthnContext of the app on this ACS host: the assertion's AuthnContextClassRef must be one of them. */
+  readonly requiredAuthnContext?: (host: string) => { readonly classRefs: readonly string[] } | undefined;
   readonly now?: () => number;
 }
 
@@ -121,6 +123,13 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
       attempt.idp = profile.issuer;
       attempt.nameId = profile.nameId;
       attempt.unsolicited = expected.requestId === null;
+      const required = deps.requiredAuthnContext?.(input.host);
+      if (required !== undefined && (profile.authnContextClassRef === undefined || !required.classRefs.includes(profile.authnContextClassRef))) {
+        throw new SamlConditionsError(
+          `the assertion's AuthnContextClassRef is ${profile.authnContextClassRef ?? 'missing'}, but this app requires one of ${required.classRefs.join(', ')} (apps[].requiredAuthnContext); make the IdP honour the RequestedAuthnContext`,
+          { detail: 'authn_context', publicMessage: 'This application needs a stronger sign-in (for example with a second factor) than the one you used. Please sign in again.' },
+        );
+      }
       // Memberships change here, before the session exists: the first page already has the right permissions.
       const { user, idpGroups } = await deps.identity.establish(profile, attempt);
       await deps.access.atLogin(input.app, user.name, idpGroups ?? []);

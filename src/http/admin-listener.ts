@@ -7,13 +7,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { AdminConfig } from '../config/runtime-config.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { MetricsExposition } from '../observability/metrics.js';
 import type { Readiness } from './request-handler.js';
 import { sendJson } from './respond.js';
 
 export interface AdminListenerDeps {
   readonly logger: Logger;
-  readonly metrics: Pick<Metrics, 'render' | 'contentType'>;
+  readonly metrics: MetricsExposition;
   /** The current runtime's readiness (it changes with a reload). */
   readonly readiness: () => Promise<Readiness>;
 }

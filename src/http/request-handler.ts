@@ -2,25 +2,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AppConfig } from '../config/runtime-config.js';
 import { BadRequestError, isSsoProxyError, UnknownHostError } from '../errors.js';
-import type { Authenticator } from '../flows/authenticate.js';
 import type { LoginCompleter } from '../flows/complete-login.js';
-import type { AccessEnforcer } from '../flows/enforce-access-restriction.js';
 import { LoginAttempt } from '../flows/login-attempt.js';
 import type { CrowdCookieConfig } from '../flows/ports.js';
 import type { LoginStarter } from '../flows/start-login.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccessDecision } from '../observability/metrics.js';
-import { isBrowserNavigation } from '../policy/request-kind.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import type { Router } from '../policy/route.js';
 import type { ClientAddress, ClientAddressResolver } from '../proxy/client-address.js';
-import { findCookieValues, rewriteCookieHeader } from '../proxy/cookie-header.js';
-import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
+import type { Forwarder } from '../proxy/forwarder.js';
+import { serializeSignedOutMarkerClear } from '../policy/signed-out-marker.js';
+import type { AppGate } from './app-gate.js';
 import { logLoginAttempt } from './log-login-attempt.js';
 import { readFormBody } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
 import type { AccessFacts, RequestObserver } from './request-observer.js';
 import { redirect, respondError, sendJson, sendPage } from './respond.js';
+import type { SloEndpoint } from './slo-endpoint.js';
 
 export interface Readiness {
   readonly ok: boolean;
@@ -36,11 +35,12 @@ export interface RequestHandlerDeps {
   readonly returnUrls: ReturnUrlPolicy;
   readonly resolveClient: ClientAddressResolver;
   readonly forwarder: Forwarder;
-  readonly authenticator: Authenticator;
   readonly loginStarter: LoginStarter;
   readonly loginCompleter: LoginCompleter;
-  /** apps[].access for requests with a valid session (only apps that have one). */
-  readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
+  /** Every request to an app: access rules, session, logout, emergency access, observe mode. */
+  readonly appGate: AppGate;
+  /** `/_sso/saml/slo`: single logout. */
+  readonly slo: SloEndpoint;
   readonly cookieConfig: () => Promise<CrowdCookieConfig>;
   readonly metadataXml: () => string;
   readonly readiness: () => Promise<Readiness>;
@@ -86,14 +86,9 @@ class RequestContext implements AccessFacts {
   }
 }
 
-const UNAUTHENTICATED_BODY = Object.freeze({
-  error: 'ERR_UNAUTHENTICATED',
-  message: 'Not signed in. Open the application in a browser to sign in, or send the credentials the application accepts.',
-});
-
 /**
- * The request entry: route by Host, then either a built-in endpoint, or the gate (valid Crowd cookie →
- * forward; browser without one → IdP; anything else → 401). Every failure ends in `respondError`.
+ * The request entry: route by Host, then either a built-in endpoint, or the app's gate (app-gate.ts: access
+ * rules, session, logout, emergency access, observe mode). Every failure ends in `respondError`.
  */
 export function createRequestHandler(deps: RequestHandlerDeps) {
   const { logger, router, observer } = deps;
@@ -101,53 +96,6 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
   function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
     if (ctx.isLogin) observer.loginFailed(error);
     respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name });
-  }
-
-  /** The forwarding context when the request carries a valid Crowd session, else undefined. */
-  async function authenticate(req: IncomingMessage, ctx: RequestContext, app: AppConfig): Promise<ForwardContext | undefined> {
-    const cookie = await deps.cookieConfig();
-    const candidates = findCookieValues(req.headers.cookie, cookie.name);
-    const authenticated = await deps.authenticator.authenticate(candidates, ctx.clientIp);
-    if (authenticated === undefined) return undefined;
-    ctx.user = authenticated.session.username;
-    // A cookie made by a login through another app must not open a restricted one.
-    if (app.access !== undefined) await deps.accessEnforcer.atGate(app, authenticated.session.username, authenticated.token);
-    return {
-      app,
-      clientIp: ctx.clientIp,
-      proto: ctx.proto ?? deps.publicScheme,
-      host: ctx.host as string,
-      requestId: ctx.reqId,
-      // Exactly one Crowd cookie upstream, the valid one (apps read the first; a stale one may precede it).
-      cookieHeader: candidates.length === 1 ? undefined : rewriteCookieHeader(req.headers.cookie, cookie.name, authenticated.token),
-    };
-  }
-
-  async function gate(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, app: AppConfig): Promise<void> {
-    const forward = await authenticate(req, ctx, app);
-    if (forward !== undefined) {
-      ctx.decision = 'forward';
-      ctx.forwardedAtMs = performance.now();
-      deps.forwarder.forward(req, res, forward);
-      return;
-    }
-    const host = ctx.host as string;
-    if (
-      isBrowserNavigation({
-        method: req.method,
-        accept: req.headers.accept,
-        secFetchMode: req.headers['sec-fetch-mode'] as string | undefined,
-        secFetchDest: req.headers['sec-fetch-dest'] as string | undefined,
-        xRequestedWith: req.headers['x-requested-with'] as string | undefined,
-      })
-    ) {
-      const returnUrl = deps.returnUrls.resolve(req.url ?? '/', host) ?? deps.returnUrls.absolute(host, app.startPath);
-      ctx.decision = 'login';
-      redirect(res, 302, await deps.loginStarter.start(host, returnUrl));
-      return;
-    }
-    ctx.decision = 'deny-401';
-    sendJson(res, 401, { ...UNAUTHENTICATED_BODY, requestId: ctx.reqId });
   }
 
   async function acs(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, app: AppConfig): Promise<void> {
@@ -194,6 +142,8 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     switch (name) {
       case 'saml/acs':
         return acs(req, res, ctx, app);
+      case 'saml/slo':
+        return deps.slo.handle(req, res, { reqId: ctx.reqId, host: ctx.host as string, query: ctx.query }, app);
       case 'saml/metadata': {
         const xml = deps.metadataXml();
         res.writeHead(200, { 'content-type': 'application/samlmetadata+xml; charset=utf-8', 'content-length': Buffer.byteLength(xml) });
@@ -204,7 +154,9 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         const host = ctx.host as string;
         const requested = new URLSearchParams(ctx.query).get('return');
         const returnUrl = (requested === null ? undefined : deps.returnUrls.resolve(requested, host)) ?? deps.returnUrls.absolute(host, app.startPath);
-        redirect(res, 302, await deps.loginStarter.start(host, returnUrl));
+        const target = await deps.loginStarter.start(host, returnUrl, { authnContext: app.requiredAuthnContext });
+        // An explicit sign-in ends the pause a logout put on automatic sign-in.
+        redirect(res, 302, target, { 'set-cookie': serializeSignedOutMarkerClear(await deps.cookieConfig()) });
         return;
       }
       case 'health':
@@ -231,7 +183,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       ctx.decision = 'internal';
       return endpoint(req, res, ctx, route.endpoint, route.app);
     }
-    return gate(req, res, ctx, route.app);
+    return deps.appGate.handle(req, res, ctx, route.app);
   }
 
   return {
@@ -242,7 +194,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       handle(req, res, ctx).catch((error: unknown) => fail(error, req, res, ctx));
     },
 
-    /** WebSocket upgrades: forwarded only for a valid Crowd session; never redirected. */
+    /** WebSocket upgrades: forwarded as the app's access rules allow (a valid Crowd session by default); never redirected. */
     onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const ctx = new RequestContext(req, deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto));
       const refuse = (status: number, text: string): void => {
@@ -256,11 +208,12 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         return;
       }
       ctx.app = route.app;
-      authenticate(req, ctx, route.app)
+      deps.appGate
+        .upgrade(req, ctx, route.app)
         .then((forward) => {
-          if (forward === undefined) {
-            ctx.decision = 'deny-401';
-            refuse(401, 'Unauthorized');
+          if (forward === 401 || forward === 403) {
+            ctx.decision = forward === 401 ? 'deny-401' : 'deny-403';
+            refuse(forward, forward === 401 ? 'Unauthorized' : 'Forbidden');
             return;
           }
           ctx.decision = 'forward';

@@ -18,16 +18,22 @@ export function wantsHtml(req: IncomingMessage): boolean {
   return accept !== undefined && accept.includes('text/html') && req.headers['x-requested-with'] === undefined;
 }
 
-export function sendPage(res: ServerResponse, page: Parameters<typeof renderPage>[0], content: PageContent, headers: Record<string, string> = {}): void {
+/** Headers of every page the proxy renders itself (no caching, no sniffing, nothing loaded from elsewhere). */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': NO_STORE,
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+});
+
+export function sendPage(
+  res: ServerResponse,
+  page: Parameters<typeof renderPage>[0],
+  content: PageContent,
+  headers: Record<string, string | string[]> = {},
+): void {
   const body = renderPage(page, content);
-  res.writeHead(content.status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': NO_STORE,
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    ...headers,
-  });
+  res.writeHead(content.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }
 

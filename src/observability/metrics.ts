@@ -5,9 +5,13 @@
  * Names follow `crowd_sso_proxy_<noun>_<unit|total>`; every label takes its values from a fixed set (app names from
  * the configuration, Crowd endpoint labels from the client's code, reasons from the error catalog). Children for the
  * labels the request path uses are created when a runtime is bound, so counting a request is a lookup and an add.
+ *
+ * With `workers` (node:cluster) each worker keeps its own registry and the primary serves their sum
+ * (`createClusterMetrics`); gauges that every worker reports alike (certificate expiry) take the minimum instead.
  */
+import cluster from 'node:cluster';
 import { X509Certificate } from 'node:crypto';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ERROR_CATALOG } from '../errors.js';
 
 /** What the proxy did with a request (the access log's `decision`, the `decision` label). */
@@ -49,10 +53,14 @@ export interface RequestMetrics {
   loginFailed(reason: string): void;
 }
 
-export interface Metrics {
+/** What the admin listener serves. */
+export interface MetricsExposition {
   readonly contentType: string;
   /** The text exposition of every metric. */
   render(): Promise<string>;
+}
+
+export interface Metrics extends MetricsExposition {
   bind(sources: MetricsSources): RequestMetrics;
   crowdCall(observation: CrowdCallObservation): void;
   /** A token validation answered from the cache (`hit`, also when it joined a Crowd call in flight) or by Crowd. */
@@ -156,6 +164,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   new Gauge({
     name: `${PREFIX}idp_certificate_expiry_days`,
+    aggregator: 'min',
     help: 'Days until each IdP signing certificate expires (negative: expired), by SHA-256 fingerprint',
     labelNames: ['fingerprint'],
     registers,
@@ -167,6 +176,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   new Gauge({
     name: `${PREFIX}sp_certificate_expiry_days`,
+    aggregator: 'min',
     help: 'Days until the SP certificate (saml.spCertificateFile) expires (negative: expired); absent without one',
     registers,
     collect() {
@@ -180,9 +190,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (cluster.isWorker) {
+    // Answers the primary's requests for this worker's metrics (prom-client's cluster protocol over IPC).
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([registry]);
+  }
 
-  const loginSuccess = logins.labels('success', 'signed_in');
-  const samlFailureChildren = new Map(SAML_FAILURE_REASONS.map((reason) => [reason, samlFailures.labels(reason)]));
+  // Series that alerts watch exist from the start (at 0), so that `increase()` sees their first event.
+  const loginSuccess = zeroed(logins.labels('success', 'signed_in'));
+  const samlFailureChildren = new Map(SAML_FAILURE_REASONS.map((reason) => [reason, zeroed(samlFailures.labels(reason))]));
   const loginFailureChildren = new Map<string, Counter.Internal>();
   const crowdChildren = new Map<string, CrowdChildren>();
   const appChildren = new Map<string, AppChildren>();
@@ -241,7 +257,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (children === undefined) {
         children = {
           duration: crowdDuration.labels(observation.endpoint),
-          errors: new Map(CROWD_ERROR_KINDS.map((kind) => [kind, crowdErrors.labels(observation.endpoint, kind)])),
+          errors: new Map(CROWD_ERROR_KINDS.map((kind) => [kind, zeroed(crowdErrors.labels(observation.endpoint, kind))])),
         };
         crowdChildren.set(observation.endpoint, children);
       }
@@ -258,6 +274,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       metadataFailures.inc();
     },
   };
+}
+
+/**
+ * For the cluster primary: the metrics of every worker, summed (prom-client asks each worker over IPC). The
+ * primary's own process metrics are not included; it serves no request.
+ */
+export function createClusterMetrics(): MetricsExposition {
+  const aggregator = new AggregatorRegistry();
+  return {
+    contentType: aggregator.contentType,
+    render: () => aggregator.clusterMetrics(),
+  };
+}
+
+/** Makes the series appear in the exposition with the value 0. */
+function zeroed(child: Counter.Internal): Counter.Internal {
+  child.inc(0);
+  return child;
 }
 
 function daysUntil(atMs: number, nowMs: number): number {

@@ -13,6 +13,11 @@ export interface RequestKindFacts {
 
 export function isBrowserNavigation(facts: RequestKindFacts): boolean {
   if (facts.method !== 'GET' && facts.method !== 'HEAD') return false;
+  return isDocumentRequest(facts);
+}
+
+/** A browser asking for a page to show, with any method (a form post included); XHR and fetch are not. */
+export function isDocumentRequest(facts: RequestKindFacts): boolean {
   if (facts.xRequestedWith !== undefined && facts.xRequestedWith.toLowerCase() === 'xmlhttprequest') return false;
   if (facts.secFetchMode !== undefined) {
     // Modern browsers say exactly what this is; only a navigation of a document (or frame) may be redirected.

@@ -1,7 +1,7 @@
 import type { AppConfig } from '../config/runtime-config.js';
 
 /** The proxy's own endpoints, below config.pathPrefix on every app host. */
-export type EndpointName = 'saml/acs' | 'saml/metadata' | 'login' | 'health' | 'ready';
+export type EndpointName = 'saml/acs' | 'saml/slo' | 'saml/metadata' | 'login' | 'health' | 'ready';
 
 export type Route =
   | { readonly kind: 'unknown-host' }
@@ -13,7 +13,7 @@ export interface Router {
   route(host: string | undefined, path: string): Route;
 }
 
-const ENDPOINTS: readonly EndpointName[] = ['saml/acs', 'saml/metadata', 'login', 'health', 'ready'];
+const ENDPOINTS: readonly EndpointName[] = ['saml/acs', 'saml/slo', 'saml/metadata', 'login', 'health', 'ready'];
 const UNKNOWN_HOST: Route = Object.freeze({ kind: 'unknown-host' });
 
 /** Compiled once at startup: Host → app, and the reserved prefix. Pure, no I/O. */

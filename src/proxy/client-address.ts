@@ -38,7 +38,7 @@ const MAPPED_IPV4_PREFIX = '::ffff:';
  * Throws ConfigError naming every entry that is not an address or range.
  */
 export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
-  const trusted = compileTrustedProxies(trustedProxies);
+  const trusted = compileAddressList(trustedProxies, 'trustedProxies');
   const isTrusted = (address: string): boolean => trusted.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 
   return function resolveClientAddress(socketAddress, headers, listenerProto) {
@@ -103,7 +103,19 @@ function normalizeAddress(raw: string): string | undefined {
   return raw.toLowerCase();
 }
 
-function compileTrustedProxies(entries: readonly string[]): BlockList {
+/**
+ * A predicate for "this client IP (as the resolver reports it) is in `entries`" (IP addresses or CIDR ranges), e.g.
+ * apps[].emergencyAccess.allowFrom. Throws ConfigError naming every entry, below `keyPath`, that is not one.
+ */
+export function compileAddressMatcher(entries: readonly string[], keyPath: string): (clientIp: string) => boolean {
+  const list = compileAddressList(entries, keyPath);
+  return (clientIp) => {
+    const address = normalizeAddress(clientIp);
+    return address !== undefined && list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  };
+}
+
+function compileAddressList(entries: readonly string[], keyPath: string): BlockList {
   const list = new BlockList();
   const problems: ConfigProblem[] = [];
   entries.forEach((entry, index) => {
@@ -118,7 +130,7 @@ function compileTrustedProxies(entries: readonly string[]): BlockList {
     const prefix = family === 4 && rawMaxPrefix === 128 ? rawPrefix - 96 : rawPrefix;
     if (address === undefined || !(prefix >= 0)) {
       problems.push({
-        path: `trustedProxies[${index}]`,
+        path: `${keyPath}[${index}]`,
         message: `"${entry}" is not an IP address or CIDR range. Use forms like "10.0.0.5", "10.0.0.0/8" or "2001:db8::/32".`,
       });
       return;

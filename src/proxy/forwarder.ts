@@ -31,6 +31,22 @@ export interface ForwardContext {
 
 export type UpstreamError = UpstreamUnavailableError | UpstreamTimeoutError;
 
+/** What to send the client instead of the upstream response as it is (see `forwardWithRewrite`). */
+export type ResponseRewrite =
+  /** The upstream response, with these Set-Cookie values added after its own. */
+  | { readonly kind: 'pass'; readonly setCookies: readonly string[] }
+  /** A response of the proxy's own; the upstream body is discarded, its Set-Cookie values are kept (then these). */
+  | {
+      readonly kind: 'replace';
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string;
+      readonly setCookies: readonly string[];
+    };
+
+/** Decides, from the upstream response head, what the client gets. Must not reject. */
+export type ResponseRewriter = (upstream: { readonly statusCode: number; readonly headers: IncomingHttpHeaders }) => Promise<ResponseRewrite>;
+
 export interface ForwarderOptions {
   /**
    * Called exactly once per failed HTTP forward. While `res.headersSent` is false, answer it (502/504 page).
@@ -47,6 +63,11 @@ export interface ForwarderOptions {
 
 export interface Forwarder {
   forward(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void;
+  /**
+   * Like `forward`, but the upstream response head first goes to `rewrite`, which may add Set-Cookie values or
+   * replace the response (an app's logout URL). Rare: costs a per-request options object and a promise.
+   */
+  forwardWithRewrite(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext, rewrite: ResponseRewriter): void;
   /** For a server `upgrade` event; only WebSocket upgrades (`GET` + `Upgrade: websocket`) are forwarded, others are dropped. */
   forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext): void;
   /**
@@ -120,6 +141,7 @@ type ProxyErrorCallback = (error: Error, req: IncomingMessage, target: ErrorTarg
  */
 interface ProxyEntryPoints {
   web(req: IncomingMessage, res: ServerResponse, callback: ProxyErrorCallback): void;
+  web(req: IncomingMessage, res: ServerResponse, options: httpProxy.ServerOptions, callback: ProxyErrorCallback): void;
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, callback: ProxyErrorCallback): void;
 }
 
@@ -134,6 +156,8 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   const upstreamRequests = new WeakMap<ErrorTarget, ClientRequest>();
   /** Upstream response → the client response it is piped into. */
   const clientResponses = new WeakMap<IncomingMessage, ServerResponse>();
+  /** Client responses whose upstream response head goes to a rewriter first. */
+  const rewriters = new WeakMap<ServerResponse, ResponseRewriter>();
   /** Client responses and sockets whose failure has been handled (exactly-once reporting). */
   const failed = new WeakSet<ErrorTarget>();
   /** Upstream WebSocket handshakes that got an answer: from then on the client socket carries the upstream's bytes. */
@@ -239,6 +263,8 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       delete proxyRes.headers['keep-alive'];
       clientResponses.set(proxyRes, res);
       proxyRes.once('close', onUpstreamResponseClose);
+      const rewrite = rewriters.get(res);
+      if (rewrite !== undefined) sendRewritten(proxyRes, res, rewrite);
     });
     proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
       upstreamRequests.set(socket, proxyReq);
@@ -257,7 +283,52 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
     upstreams.set(app.name, compileUpstream(app));
   }
 
+  /** With selfHandleResponse, http-proxy leaves writing the client response to us. */
+  function sendRewritten(proxyRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewriter): void {
+    const statusCode = proxyRes.statusCode ?? 502;
+    rewrite({ statusCode, headers: proxyRes.headers }).then(
+      (result) => {
+        if (res.destroyed || res.headersSent) {
+          proxyRes.resume();
+          return;
+        }
+        const upstreamCookies = proxyRes.headers['set-cookie'] ?? [];
+        if (result.kind === 'pass') {
+          const headers: IncomingHttpHeaders = { ...proxyRes.headers, 'set-cookie': [...upstreamCookies, ...result.setCookies] };
+          // A 1.0 client cannot read chunked encoding; Node then frames the body by closing the connection.
+          if (res.req.httpVersion === '1.0') delete headers['transfer-encoding'];
+          res.writeHead(statusCode, proxyRes.statusMessage, headers as http.OutgoingHttpHeaders);
+          proxyRes.pipe(res);
+          return;
+        }
+        proxyRes.resume();
+        res.writeHead(result.status, {
+          ...result.headers,
+          'content-length': Buffer.byteLength(result.body),
+          'set-cookie': [...upstreamCookies, ...result.setCookies],
+        });
+        res.end(result.body);
+      },
+      () => {
+        proxyRes.resume();
+        res.destroy();
+      },
+    );
+  }
+
   return {
+    forwardWithRewrite(req, res, ctx, rewrite) {
+      const upstream = upstreams.get(ctx.app.name);
+      if (upstream === undefined) {
+        options.onUpstreamError(notBuilt(ctx.app), req, res);
+        return;
+      }
+      if (req.socket.destroyed) return;
+      rewriters.set(res, rewrite);
+      prepareUpstreamHeaders(req.headers, ctx, undefined);
+      upstream.entry.web(req, res, { selfHandleResponse: true }, upstream.onError);
+    },
+
     forward(req, res, ctx) {
       const upstream = upstreams.get(ctx.app.name);
       if (upstream === undefined) {

@@ -11,6 +11,8 @@ export interface SpMetadataOptions {
   readonly signAuthnRequests: boolean;
   /** ACS URLs (HTTP-POST); the first is the default. */
   readonly acsUrls: readonly string[];
+  /** The single logout URL the IdP sends LogoutRequests and LogoutResponses to (HTTP-Redirect and HTTP-POST). */
+  readonly sloUrl?: string;
 }
 
 export function buildSpMetadataXml(options: SpMetadataOptions): string {
@@ -36,6 +38,9 @@ export function buildSpMetadataXml(options: SpMetadataOptions): string {
     `<md:EntityDescriptor xmlns:md="${SAML_URI.metadataNs}" entityID="${escapeXml(options.spEntityId)}">`,
     `  <md:SPSSODescriptor AuthnRequestsSigned="${options.signAuthnRequests}" WantAssertionsSigned="true" protocolSupportEnumeration="${SAML_URI.protocolNs}">`,
     ...keyDescriptor,
+    ...(options.sloUrl === undefined
+      ? []
+      : [SAML_URI.bindingRedirect, SAML_URI.bindingPost].map((binding) => `    <md:SingleLogoutService Binding="${binding}" Location="${escapeXml(options.sloUrl as string)}"/>`)),
     `    <md:NameIDFormat>${escapeXml(options.nameIdFormat)}</md:NameIDFormat>`,
     ...services,
     '  </md:SPSSODescriptor>',

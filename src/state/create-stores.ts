@@ -1,4 +1,4 @@
-import type { RuntimeConfig, StoreConfig } from '../config/runtime-config.js';
+import type { RuntimeConfig } from '../config/runtime-config.js';
 import { createMemoryReplayStore, type ReplayStore } from './memory-replay-store.js';
 import { createMemorySessionStore, type SessionStore } from './memory-session-store.js';
 import { createRedisConnection, type StoreLog } from './redis-connection.js';
@@ -20,7 +20,7 @@ export interface StoresDeps {
 
 /**
  * The stores the configuration asks for: in Redis with `store.redis` (several instances or worker processes),
- * else in memory (one process). Built once per process: a reload keeps them (see `hasStoreChanged`).
+ * else in memory (one process). Built once per process: a reload keeps them (config/restart-only-changes.ts).
  */
 export function createStores(config: RuntimeConfig, deps: StoresDeps): Stores {
   const redis = config.store.redis;
@@ -46,9 +46,4 @@ export function createStores(config: RuntimeConfig, deps: StoresDeps): Stores {
     check: () => connection.ping(),
     close: () => connection.close(),
   };
-}
-
-/** Whether a reloaded configuration asks for other stores than the running ones (which only a restart changes). */
-export function hasStoreChanged(running: StoreConfig, next: StoreConfig): boolean {
-  return JSON.stringify(running) !== JSON.stringify(next);
 }

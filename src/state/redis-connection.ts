@@ -24,11 +24,26 @@ export interface RedisConnection {
 
 /** Reconnect backoff: 50 ms, 100 ms, … at most 2 s, forever (a Redis outage ends when Redis is back). */
 const RECONNECT_MAX_DELAY_MS = 2_000;
+const DEFAULT_PORT = 6379;
+
+/**
+ * Host, port, database and ACL user from store.redis.url (validated: no password, a numeric path). Parsed here,
+ * not by ioredis, whose URL fields would take precedence over the `password` option.
+ */
+function endpointOptions(text: string): RedisOptions {
+  const url = new URL(text);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return {
+    host,
+    port: url.port === '' ? DEFAULT_PORT : Number(url.port),
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+  };
+}
 
 /** SNI name for a TLS connection: the URL's host name, none for an IP address. */
-function serverName(url: string): string | undefined {
-  const host = new URL(url).hostname;
-  return isIP(host.replace(/^\[|\]$/g, '')) === 0 ? host : undefined;
+function serverName(host: string): string | undefined {
+  return isIP(host) === 0 ? host : undefined;
 }
 
 /**
@@ -40,7 +55,9 @@ function serverName(url: string): string | undefined {
  * - connection errors are logged once per outage, and once when Redis is back.
  */
 export function createRedisConnection(config: RedisStoreConfig, deps: { readonly log: StoreLog }): RedisConnection {
+  const endpoint = endpointOptions(config.url);
   const options: RedisOptions = {
+    ...endpoint,
     keyPrefix: config.keyPrefix,
     connectTimeout: config.connectTimeoutMs,
     commandTimeout: config.commandTimeoutMs,
@@ -49,9 +66,9 @@ export function createRedisConnection(config: RedisStoreConfig, deps: { readonly
     retryStrategy: (attempt) => Math.min(attempt * 50, RECONNECT_MAX_DELAY_MS),
     ...(config.password === undefined ? {} : { password: config.password }),
     // Node verifies the server certificate against the system CAs (plus NODE_EXTRA_CA_CERTS) and the host name.
-    ...(config.tls ? { tls: { servername: serverName(config.url) } } : {}),
+    ...(config.tls ? { tls: { servername: serverName(endpoint.host as string) } } : {}),
   };
-  const client = new Redis(config.url, options);
+  const client = new Redis(options);
   // The URL never carries a password (validate-config refuses one), so it may be logged.
   const where = config.url;
   let down = false;

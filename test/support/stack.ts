@@ -34,6 +34,8 @@ export interface StackOptions {
   /** Changes to the raw config file (deep-merged one level: top-level keys and crowd/saml objects). */
   readonly config?: { readonly crowd?: Record<string, unknown>; readonly saml?: Record<string, unknown>; readonly [key: string]: unknown };
   readonly crowd?: FakeCrowdOptions;
+  /** Extra keys for one of the three apps' config entries (e.g. `{ jira: { access: {...} } }`). */
+  readonly apps?: Partial<Record<keyof typeof HOSTS, Record<string, unknown>>>;
 }
 
 export interface Stack {
@@ -85,9 +87,9 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
     stateSecret: STATE_SECRET,
     logLevel: 'info',
     apps: [
-      { name: 'jira', hosts: [HOSTS.jira], upstream: jira.url, startPath: '/secure/Dashboard.jspa' },
-      { name: 'confluence', hosts: [HOSTS.confluence], upstream: confluence.url },
-      { name: 'echo', hosts: [HOSTS.echo], upstream: echo.url, upstreamTimeoutSeconds: 2 },
+      { name: 'jira', hosts: [HOSTS.jira], upstream: jira.url, startPath: '/secure/Dashboard.jspa', ...options.apps?.jira },
+      { name: 'confluence', hosts: [HOSTS.confluence], upstream: confluence.url, ...options.apps?.confluence },
+      { name: 'echo', hosts: [HOSTS.echo], upstream: echo.url, upstreamTimeoutSeconds: 2, ...options.apps?.echo },
     ],
     ...options.config,
     crowd: { baseUrl: crowd.baseUrl, applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password, timeoutMs: 1500, ...options.config?.crowd },

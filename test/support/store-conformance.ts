@@ -52,7 +52,7 @@ export async function sessionStoreConformance(t: Tap, create: (clock: Clock) => 
     const clock = { now: 1_700_000_000_000 };
     const store = await create(clock);
     const nameId = `user${Math.random().toString(36).slice(2)}@example.com`;
-    const a = sessionRecord({ nameId, sessionIndex: '_s1' });
+    const a = sessionRecord({ nameId, sessionIndex: '_s1', idpGroups: ['jira-users', 'Staff Ünicode'] });
     const b = sessionRecord({ nameId, sessionIndex: '_s2' });
     await store.record(a);
     await store.record(b);

@@ -26,3 +26,9 @@ t.test('ConfigError lists every problem with its key path', async (t) => {
   ]);
   t.equal(error.message, 'apps[1].upstream: not a URL\ncrowd.timeoutMs: must be at least 1');
 });
+
+t.test('a store that does not answer refuses the login with a try-later page, never a 500', async (t) => {
+  const error = new errors.StoreUnavailableError('Redis at redis://redis.internal:6379/0 failed during mark_assertion_used');
+  t.match(error, { code: 'ERR_STORE_UNAVAILABLE', status: 503, reason: 'store_unavailable', entry: { page: 'try-later', level: 'error' } });
+  t.notMatch(error.publicMessage, /redis/i, 'the page does not name the store');
+});

@@ -15,7 +15,7 @@ interface LogLine {
 }
 
 function storeConfig(url: string, overrides: Partial<RedisStoreConfig> = {}): RedisStoreConfig {
-  return { url, keyPrefix: 'test-proxy:', password: undefined, tls: false, connectTimeoutMs: 500, commandTimeoutMs: 300, ...overrides };
+  return { url, keyPrefix: 'test-proxy:', password: undefined, tls: false, connectTimeoutMs: 1_000, commandTimeoutMs: 2_000, ...overrides };
 }
 
 function connect(t: Test, config: RedisStoreConfig): { connection: RedisConnection; logs: LogLine[] } {

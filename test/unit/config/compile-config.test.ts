@@ -65,7 +65,6 @@ t.test('a minimal configuration gets every default, in milliseconds where the ru
     idp: { kind: 'metadata-url', url: 'https://idp.example.com/metadata' },
     idpEntityId: undefined,
     nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
-    username: { from: 'nameId' },
     spPrivateKey: undefined,
     spCertificate: undefined,
     signAuthnRequests: false,

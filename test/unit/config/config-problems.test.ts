@@ -39,7 +39,8 @@ const cases: { name: string; changes: Record<string, unknown>; problems: string[
   { name: 'as-upstream factors with a host name', changes: { 'crowd.validationFactors': { mode: 'as-upstream', proxyAddress: 'proxy.internal' } }, problems: ['crowd.validationFactors.proxyAddress: not an IP address; use the address the applications see the proxy connect from'] },
   { name: 'a proxy address with client-ip factors', changes: { 'crowd.validationFactors': { mode: 'client-ip', proxyAddress: '10.0.0.5' } }, problems: ['crowd.validationFactors.proxyAddress: only used when "mode" is "as-upstream"'] },
   { name: 'an unknown validation factor mode', changes: { 'crowd.validationFactors': { mode: 'remote' } }, problems: ['crowd.validationFactors.mode: must be one of "client-ip", "as-upstream"'] },
-  { name: 'an attribute username without attribute', changes: { 'saml.username': { from: 'attribute' } }, problems: ['saml.username: missing required key "attribute"'] },
+  { name: 'an attribute username strategy without attribute', changes: { 'identity.username': [{ from: 'attribute' }] }, problems: ['identity.username[0]: missing required key "attribute"'] },
+  { name: 'the old saml.username key', changes: { 'saml.username': { from: 'nameId' } }, problems: ['saml: unknown key "username"'] },
   { name: 'an empty IdP', changes: { 'saml.idp': {} }, problems: ['saml.idp: set one of: "metadataUrl"; "metadataFile"; or "entityId", "ssoUrl" and "signingCerts"'] },
   { name: 'two IdP sources', changes: { 'saml.idp.metadataFile': 'idp.xml' }, problems: ['saml.idp.metadataFile: cannot be combined with "metadataUrl"'] },
   { name: 'a manual IdP without certificates', changes: { 'saml.idp': { entityId: 'https://idp.example.com', ssoUrl: 'https://idp.example.com/sso' } }, problems: ['saml.idp: missing required key "signingCerts"'] },
@@ -83,7 +84,7 @@ t.test('the minimal configuration and a full manual IdP with matching SP keys ha
     'saml.spPrivateKey': { file: 'sp.key' },
     'saml.spCertificateFile': 'sp.crt',
     'crowd.validationFactors': { mode: 'as-upstream', proxyAddress: '10.0.0.5' },
-    'saml.username': { from: 'attribute', attribute: 'uid' },
+    identity: { username: [{ from: 'attribute', attribute: 'uid', transforms: ['lowercase'] }, { from: 'nameId', lookup: 'email' }] },
     trustedProxies: ['10.0.0.0/8', '::1'],
   });
   t.same((await loadFrom(dir, full)).problems, []);

@@ -1,0 +1,100 @@
+/**
+ * Wiring for issue 4 (per configuration, part of a Runtime): each app's compiled access policy, the session judge,
+ * the logout flow, and the two HTTP pieces built on them — the gate in front of every app and the single logout
+ * endpoint. Composition only: everything it builds comes from policy/, flows/ and http/.
+ */
+import type { RuntimeConfig } from './config/runtime-config.js';
+import type { Authenticator } from './flows/authenticate.js';
+import type { AccessEnforcer } from './flows/enforce-access-restriction.js';
+import { createSessionJudge } from './flows/judge-session.js';
+import { createLogoutFlow } from './flows/logout.js';
+import type { CrowdPort, ReplayStorePort, SamlPort, SessionStorePort, StateSealerPort, TokenValidatorPort } from './flows/ports.js';
+import type { LoginStarter } from './flows/start-login.js';
+import { createAppGate, type AppGate } from './http/app-gate.js';
+import { createSloEndpoint, type SloEndpoint } from './http/slo-endpoint.js';
+import type { Logger } from './observability/logger.js';
+import { createAppPolicy, type AppPolicy } from './policy/app-policy.js';
+import type { ReturnUrlPolicy } from './policy/return-url.js';
+import { compileAddressMatcher } from './proxy/client-address.js';
+import type { Forwarder } from './proxy/forwarder.js';
+
+export interface AccessControlDeps {
+  readonly logger: Logger;
+  readonly crowd: Pick<CrowdPort, 'invalidateSession' | 'getCookieConfig'>;
+  readonly tokens: Pick<TokenValidatorPort, 'forget'>;
+  readonly saml: Pick<SamlPort, 'createLogoutRequest' | 'createLogoutResponse' | 'readLogoutMessage'>;
+  readonly sealer: StateSealerPort;
+  readonly replay: ReplayStorePort;
+  readonly sessions: SessionStorePort;
+  readonly authenticator: Authenticator;
+  readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
+  readonly loginStarter: LoginStarter;
+  readonly returnUrls: ReturnUrlPolicy;
+  readonly forwarder: Forwarder;
+  /** Injected clock for session lifetime decisions (tests). */
+  readonly now?: () => number;
+}
+
+export interface AccessControl {
+  readonly gate: AppGate;
+  readonly slo: SloEndpoint;
+  readonly policies: ReadonlyMap<string, AppPolicy>;
+}
+
+/** Throws ConfigError when an app's emergencyAccess.allowFrom cannot be compiled. */
+export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDeps): AccessControl {
+  const policies = new Map<string, AppPolicy>(
+    config.apps.map((app, index) => [
+      app.name,
+      createAppPolicy(app, {
+        maxSessionAgeMs: config.saml.maxSessionAgeMs,
+        forceAuthnOnReauth: config.saml.forceAuthnOnReauth,
+        ...(app.emergencyAccess === undefined
+          ? {}
+          : { isEmergencyNetwork: compileAddressMatcher(app.emergencyAccess.allowFrom, `apps[${index}].emergencyAccess.allowFrom`) }),
+      }),
+    ]),
+  );
+  const sessionJudge = createSessionJudge({
+    sessions: deps.sessions,
+    cacheTtlMs: config.crowd.cacheTtlMs,
+    maxEntries: config.crowd.cacheMaxEntries,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+  const logout = createLogoutFlow({
+    crowd: deps.crowd,
+    tokens: deps.tokens,
+    sessions: deps.sessions,
+    replay: deps.replay,
+    saml: deps.saml,
+    sealer: deps.sealer,
+    onSessionEnded: (token) => sessionJudge.forget(token),
+    suppressLoginMs: config.logout.suppressLoginMs,
+  });
+  const cookieConfig = () => deps.crowd.getCookieConfig();
+  const gate = createAppGate({
+    logger: deps.logger,
+    publicScheme: config.publicScheme,
+    pathPrefix: config.pathPrefix,
+    policies,
+    cookieConfig,
+    authenticator: deps.authenticator,
+    accessEnforcer: deps.accessEnforcer,
+    sessionJudge,
+    loginStarter: deps.loginStarter,
+    logout,
+    logoutRedirectUrl: config.logout.redirectUrl,
+    returnUrls: deps.returnUrls,
+    forwarder: deps.forwarder,
+  });
+  const slo = createSloEndpoint({
+    logger: deps.logger,
+    publicScheme: config.publicScheme,
+    pathPrefix: config.pathPrefix,
+    maxBodyBytes: config.saml.acsMaxBodyBytes,
+    logout,
+    cookieConfig,
+    logoutRedirectUrl: config.logout.redirectUrl,
+  });
+  return { gate, slo, policies };
+}

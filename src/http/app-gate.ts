@@ -1,0 +1,360 @@
+/**
+ * The gate in front of an app: gathers the facts the app's policy needs (path kind, credentials, emergency
+ * network and secret, the Crowd session and how it stands) — asking Crowd only when the decision depends on it —
+ * then acts on the policy's Decision. In observe mode every decision is made and logged, and the request is
+ * forwarded exactly as it came (cookies untouched).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppConfig } from '../config/runtime-config.js';
+import { AccessDeniedError, isSsoProxyError } from '../errors.js';
+import type { Authenticated, Authenticator } from '../flows/authenticate.js';
+import type { AccessEnforcer } from '../flows/enforce-access-restriction.js';
+import type { SessionJudge } from '../flows/judge-session.js';
+import type { LogoutFlow } from '../flows/logout.js';
+import type { CrowdCookieConfig } from '../flows/ports.js';
+import type { LoginStarter } from '../flows/start-login.js';
+import type { Logger } from '../observability/logger.js';
+import type { AccessDecision } from '../observability/metrics.js';
+import { hasAppCredentials } from '../policy/app-credentials.js';
+import type { AppPolicy, Decision, PathMatch, SessionState } from '../policy/app-policy.js';
+import { isBrowserNavigation, isDocumentRequest } from '../policy/request-kind.js';
+import type { ReturnUrlPolicy } from '../policy/return-url.js';
+import { SIGNED_OUT_MARKER } from '../policy/signed-out-marker.js';
+import { findCookie, findCookieValues, removeCookie, rewriteCookieHeader } from '../proxy/cookie-header.js';
+import type { ForwardContext, Forwarder, ResponseRewrite } from '../proxy/forwarder.js';
+import { SIGNED_OUT_MESSAGES, samlMessageResponse, sendPlain, signedOutResponse, type PlainResponse } from './logout-responses.js';
+import { redirect, sendJson } from './respond.js';
+
+/** The request facts the gate reads, and the access-log fields it fills in (the request entry's context). */
+export interface GateContext {
+  readonly reqId: string;
+  readonly host: string | undefined;
+  readonly path: string;
+  readonly query: string;
+  readonly clientIp: string;
+  readonly proto: 'http' | 'https' | undefined;
+  decision: AccessDecision;
+  user: string | undefined;
+  forwardedAtMs: number | undefined;
+}
+
+export interface AppGateDeps {
+  readonly logger: Logger;
+  readonly publicScheme: 'http' | 'https';
+  readonly pathPrefix: string;
+  /** Every app's compiled policy, by app name. */
+  readonly policies: ReadonlyMap<string, AppPolicy>;
+  readonly cookieConfig: () => Promise<CrowdCookieConfig>;
+  readonly authenticator: Authenticator;
+  /** apps[].access (who may use the app), checked for every valid session. */
+  readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
+  readonly sessionJudge: SessionJudge;
+  readonly loginStarter: LoginStarter;
+  readonly logout: LogoutFlow;
+  /** logout.redirectUrl */
+  readonly logoutRedirectUrl: string | undefined;
+  readonly returnUrls: ReturnUrlPolicy;
+  readonly forwarder: Forwarder;
+}
+
+/** What the gate learnt about the Crowd session, for acting on the decision. */
+interface SessionFacts {
+  readonly cookie: CrowdCookieConfig | undefined;
+  readonly candidates: readonly string[];
+  readonly authenticated: Authenticated | undefined;
+  readonly state: SessionState;
+}
+
+const NO_SESSION: SessionFacts = Object.freeze({ cookie: undefined, candidates: [], authenticated: undefined, state: 'none' });
+
+const UNAUTHENTICATED_MESSAGES: Readonly<Record<string, string>> = {
+  'no-session': 'Not signed in. Open the application in a browser to sign in, or send the credentials the application accepts.',
+  'session-ended': 'Your session has ended. Reload the page to sign in again.',
+  'session-too-old': 'Your session has ended. Reload the page to sign in again.',
+  'step-up': 'This application needs a stronger sign-in. Reload the page to sign in again.',
+};
+
+const OBSERVED: Readonly<Record<Decision['kind'], string>> = {
+  forward: 'would forward with the valid SSO session',
+  'forward-untouched': 'would forward untouched',
+  'forward-anonymous': 'would forward anonymously, without the Crowd cookie',
+  emergency: 'would allow emergency access without SSO',
+  login: 'would send the browser to the IdP',
+  'signed-out': 'would show the signed-out page instead of signing in again',
+  'deny-401': 'would refuse with 401',
+  'deny-403': 'would refuse emergency access with 403',
+  logout: "would end the SSO session after the application's logout",
+};
+
+const METRIC_DECISION: Readonly<Record<Decision['kind'], AccessDecision>> = {
+  forward: 'forward',
+  'forward-untouched': 'forward',
+  'forward-anonymous': 'forward-anonymous',
+  emergency: 'forward',
+  login: 'login',
+  'signed-out': 'internal',
+  'deny-401': 'deny-401',
+  'deny-403': 'deny-403',
+  logout: 'forward',
+};
+
+export function createAppGate(deps: AppGateDeps) {
+  const { logger } = deps;
+
+  function policyOf(app: AppConfig): AppPolicy {
+    const policy = deps.policies.get(app.name);
+    if (policy === undefined) throw new TypeError(`no access policy was compiled for app "${app.name}"`);
+    return policy;
+  }
+
+  function forwardContext(ctx: GateContext, app: AppConfig, cookieHeader: string | undefined): ForwardContext {
+    return { app, clientIp: ctx.clientIp, proto: ctx.proto ?? deps.publicScheme, host: ctx.host as string, requestId: ctx.reqId, cookieHeader };
+  }
+
+  async function sessionFacts(req: IncomingMessage, ctx: GateContext, policy: AppPolicy): Promise<SessionFacts> {
+    const cookie = await deps.cookieConfig();
+    const candidates = findCookieValues(req.headers.cookie, cookie.name);
+    const authenticated = await deps.authenticator.authenticate(candidates, ctx.clientIp);
+    if (authenticated === undefined) return { cookie, candidates, authenticated, state: 'none' };
+    ctx.user = authenticated.session.username;
+    const state = await deps.sessionJudge.judge(authenticated.token, policy.sessionLimits);
+    // A cookie made by a login through another app must not open a restricted one.
+    if (state === 'valid' && policy.app.access !== undefined) await deps.accessEnforcer.atGate(policy.app, authenticated.session.username, authenticated.token);
+    return { cookie, candidates, authenticated, state };
+  }
+
+  /** The match (emergency settled), whether the request has its own credentials, and whether emergency access holds. */
+  function classify(req: IncomingMessage, ctx: GateContext, policy: AppPolicy) {
+    const method = req.method ?? 'GET';
+    const raw = policy.match(method, ctx.path, ctx.query);
+    const emergency = policy.emergency;
+    const emergencyAllowed =
+      emergency !== undefined &&
+      (raw.kind === 'emergency-page' || raw.kind === 'emergency-form') &&
+      emergency.allows(ctx.clientIp, emergency.secretHeaderName === undefined ? undefined : headerText(req.headers[emergency.secretHeaderName]));
+    const match = policy.settle(raw, method, ctx.path, emergencyAllowed);
+    const hasCredentials = match.kind === 'credentials' && hasAppCredentials(req.headers.authorization);
+    return { match, emergencyAllowed, hasCredentials };
+  }
+
+  async function decide(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, navigation: boolean) {
+    const { match, emergencyAllowed, hasCredentials } = classify(req, ctx, policy);
+    const session = policy.needsSession(match, hasCredentials) ? await sessionFacts(req, ctx, policy) : NO_SESSION;
+    const decision = policy.decide({
+      match,
+      navigation,
+      hasCredentials,
+      emergencyAllowed,
+      session: session.state,
+      signedOut: session.state === 'none' && navigation && findCookie(req.headers.cookie, SIGNED_OUT_MARKER) !== undefined,
+      hasCrowdCookie: match.kind === 'logout' && (await crowdCookies(req)).length > 0,
+    });
+    return { match, session, decision };
+  }
+
+  async function crowdCookies(req: IncomingMessage): Promise<string[]> {
+    return findCookieValues(req.headers.cookie, (await deps.cookieConfig()).name);
+  }
+
+  function observe(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, outcome: { match: PathMatch; decision: Decision } | { error: unknown }): void {
+    const fields = { reqId: ctx.reqId, host: ctx.host, app: app.name, mode: 'observe', user: ctx.user };
+    if ('error' in outcome) {
+      const code = isSsoProxyError(outcome.error) ? outcome.error.code : 'ERR_INTERNAL';
+      logger.warn({ ...fields, decision: 'error', code }, `observe mode: would answer with an error (${code}); forwarded untouched`);
+    } else {
+      const { decision, match } = outcome;
+      logger.info({ ...fields, decision: decision.kind, reason: decision.why, rule: match.source }, `observe mode: ${OBSERVED[decision.kind]} (${decision.why}, ${match.source})`);
+    }
+    ctx.decision = 'forward';
+    ctx.forwardedAtMs = performance.now();
+    deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
+  }
+
+  function loginReturnUrl(req: IncomingMessage, ctx: GateContext, app: AppConfig, match: PathMatch): string {
+    const host = ctx.host as string;
+    if (match.kind === 'login-page') {
+      // The app's own login page names where it wanted to go (os_destination, next); the page itself is no place to land.
+      const query = new URLSearchParams(ctx.query);
+      for (const name of app.returnParameters) {
+        const wanted = query.get(name);
+        const resolved = wanted === null ? undefined : deps.returnUrls.resolve(wanted.startsWith('/') ? wanted : `/${wanted}`, host);
+        if (resolved !== undefined) return resolved;
+      }
+      return deps.returnUrls.absolute(host, app.startPath);
+    }
+    return deps.returnUrls.resolve(req.url ?? '/', host) ?? deps.returnUrls.absolute(host, app.startPath);
+  }
+
+  function signInHref(ctx: GateContext, app: AppConfig): string {
+    return `${deps.pathPrefix}/login?return=${encodeURIComponent(deps.returnUrls.absolute(ctx.host as string, app.startPath))}`;
+  }
+
+  async function act(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, match: PathMatch, session: SessionFacts, decision: Decision): Promise<void> {
+    ctx.decision = METRIC_DECISION[decision.kind];
+    switch (decision.kind) {
+      case 'forward': {
+        const token = session.authenticated?.token as string;
+        // Exactly one Crowd cookie upstream, the valid one (apps read the first; a stale one may precede it).
+        const cookieHeader = session.candidates.length === 1 ? undefined : rewriteCookieHeader(req.headers.cookie, (session.cookie as CrowdCookieConfig).name, token);
+        ctx.forwardedAtMs = performance.now();
+        deps.forwarder.forward(req, res, forwardContext(ctx, app, cookieHeader));
+        return;
+      }
+      case 'emergency':
+        logger.warn(
+          { reqId: ctx.reqId, host: ctx.host, app: app.name, decision: 'emergency', reason: 'emergency_access', clientIp: ctx.clientIp, path: ctx.path, method: req.method },
+          `emergency access: ${req.method ?? 'GET'} ${ctx.path} forwarded without SSO for ${ctx.clientIp} (apps[].emergencyAccess of "${app.name}")`,
+        );
+        ctx.forwardedAtMs = performance.now();
+        deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
+        return;
+      case 'forward-untouched':
+        ctx.forwardedAtMs = performance.now();
+        deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
+        return;
+      case 'forward-anonymous': {
+        // The app must see the same anonymous request the proxy decided on, not a session it refused.
+        const name = session.cookie?.name ?? (await deps.cookieConfig()).name;
+        const cookieHeader = (req.headers.cookie ?? '').includes(name) ? removeCookie(req.headers.cookie, name) : undefined;
+        ctx.forwardedAtMs = performance.now();
+        deps.forwarder.forward(req, res, forwardContext(ctx, app, cookieHeader));
+        return;
+      }
+      case 'login': {
+        const host = ctx.host as string;
+        const target = await deps.loginStarter.start(host, loginReturnUrl(req, ctx, app, match), {
+          forceAuthn: decision.forceAuthn,
+          authnContext: app.requiredAuthnContext,
+        });
+        if (decision.why !== 'no-session') {
+          logger.info({ reqId: ctx.reqId, host, app: app.name, decision: 'login', reason: decision.why, user: ctx.user }, `signing in again: ${decision.why}`);
+        }
+        redirect(res, 302, target);
+        return;
+      }
+      case 'signed-out':
+        sendPlain(res, signedOutResponse({ requestId: ctx.reqId, redirectUrl: undefined, signInHref: signInHref(ctx, app), message: SIGNED_OUT_MESSAGES.recently }));
+        return;
+      case 'deny-401':
+        sendJson(res, 401, { error: 'ERR_UNAUTHENTICATED', reason: decision.why, message: UNAUTHENTICATED_MESSAGES[decision.why], requestId: ctx.reqId });
+        return;
+      case 'deny-403':
+        throw new AccessDeniedError(
+          `emergency access to ${ctx.path} of app "${app.name}" refused for ${ctx.clientIp}: not in apps[].emergencyAccess.allowFrom, or the secret header is missing or wrong`,
+          { detail: 'emergency_access_refused', publicMessage: 'Signing in without single sign-on is not available from here.' },
+        );
+      case 'logout':
+        logoutThroughApp(req, res, ctx, app);
+        return;
+    }
+  }
+
+  /** The app's logout URL: forwarded; then the SSO session ends, cookies go, and the IdP is asked to log out too. */
+  function logoutThroughApp(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig): void {
+    const document = isDocumentRequest({
+      method: req.method,
+      accept: req.headers.accept,
+      secFetchMode: headerText(req.headers['sec-fetch-mode']),
+      secFetchDest: headerText(req.headers['sec-fetch-dest']),
+      xRequestedWith: headerText(req.headers['x-requested-with']),
+    });
+    const crossSite = req.headers['sec-fetch-site'] === 'cross-site';
+    ctx.forwardedAtMs = performance.now();
+    if (crossSite) {
+      // Another site cannot end the user's SSO session (logout CSRF); the app applies its own XSRF check.
+      logger.info({ reqId: ctx.reqId, host: ctx.host, app: app.name, decision: 'forward', reason: 'cross_site_logout' }, 'a logout request from another site was forwarded without ending the SSO session');
+      deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
+      return;
+    }
+    const tokensPromise = crowdCookies(req);
+    deps.forwarder.forwardWithRewrite(req, res, forwardContext(ctx, app, undefined), async (upstream): Promise<ResponseRewrite> => {
+      try {
+        const ended = await deps.logout.endSessions((await tokensPromise).slice(0, 3));
+        const setCookies = await deps.logout.logoutCookies();
+        const user = ended.records[0]?.username ?? ctx.user;
+        logger.info(
+          { reqId: ctx.reqId, host: ctx.host, app: app.name, event: 'logout', user, upstreamStatus: upstream.statusCode, sessions: ended.tokens.length, failures: ended.failures },
+          ended.failures.length === 0 ? 'logout: the SSO session was ended' : `logout: the SSO session may not have been ended everywhere (${ended.failures.join('; ')})`,
+        );
+        // XHR and fetch get the app's answer; only a page can be sent on to the IdP.
+        if (!document) return { kind: 'pass', setCookies };
+        const record = ended.records[0];
+        if (record !== undefined) {
+          const message = await deps.logout.startSingleLogout(record, deps.logoutRedirectUrl);
+          if (message.binding !== 'none') return replace(samlMessageResponse(message), setCookies);
+          logger.info({ reqId: ctx.reqId, host: ctx.host, app: app.name, reason: 'slo_unavailable' }, `logout: no single logout at the IdP: ${message.reason}`);
+        }
+        return replace(signedOutResponse({ requestId: ctx.reqId, redirectUrl: deps.logoutRedirectUrl, signInHref: signInHref(ctx, app), message: SIGNED_OUT_MESSAGES.here }), setCookies);
+      } catch (error) {
+        logger.error({ reqId: ctx.reqId, host: ctx.host, app: app.name, event: 'logout', err: error }, 'logout: ending the SSO session failed; the application answered as usual');
+        return { kind: 'pass', setCookies: [] };
+      }
+    });
+  }
+
+  return {
+    async handle(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig): Promise<void> {
+      const policy = policyOf(app);
+      const navigation = isBrowserNavigation({
+        method: req.method,
+        accept: req.headers.accept,
+        secFetchMode: headerText(req.headers['sec-fetch-mode']),
+        secFetchDest: headerText(req.headers['sec-fetch-dest']),
+        xRequestedWith: headerText(req.headers['x-requested-with']),
+      });
+      if (policy.observe) {
+        let outcome: { match: PathMatch; decision: Decision } | { error: unknown };
+        try {
+          outcome = await decide(req, ctx, policy, navigation);
+        } catch (error) {
+          outcome = { error };
+        }
+        observe(req, res, ctx, app, outcome);
+        return;
+      }
+      const { match, session, decision } = await decide(req, ctx, policy, navigation);
+      await act(req, res, ctx, app, match, session, decision);
+    },
+
+    /** WebSocket upgrades are never redirected: the forwarding context, or the status to refuse with. */
+    async upgrade(req: IncomingMessage, ctx: GateContext, app: AppConfig): Promise<ForwardContext | 401 | 403> {
+      const policy = policyOf(app);
+      let outcome: Awaited<ReturnType<typeof decide>>;
+      try {
+        outcome = await decide(req, ctx, policy, false);
+      } catch (error) {
+        if (!policy.observe) throw error;
+        return forwardContext(ctx, app, undefined);
+      }
+      const { session, decision } = outcome;
+      if (policy.observe) return forwardContext(ctx, app, undefined);
+      switch (decision.kind) {
+        case 'forward':
+          return forwardContext(
+            ctx,
+            app,
+            session.candidates.length === 1 ? undefined : rewriteCookieHeader(req.headers.cookie, (session.cookie as CrowdCookieConfig).name, session.authenticated?.token as string),
+          );
+        case 'forward-untouched':
+        case 'emergency':
+          return forwardContext(ctx, app, undefined);
+        case 'forward-anonymous':
+          return forwardContext(ctx, app, removeCookie(req.headers.cookie, (await deps.cookieConfig()).name));
+        case 'deny-403':
+          return 403;
+        default:
+          return 401;
+      }
+    },
+  };
+}
+
+export type AppGate = ReturnType<typeof createAppGate>;
+
+function replace(response: PlainResponse, setCookies: readonly string[]): ResponseRewrite {
+  return { kind: 'replace', status: response.status, headers: response.headers, body: response.body, setCookies };
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

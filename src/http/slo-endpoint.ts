@@ -1,0 +1,89 @@
+/**
+ * `/_sso/saml/slo`: single logout messages from the IdP, over the HTTP-Redirect (GET) or HTTP-POST binding,
+ * signature required. An IdP's LogoutRequest ends exactly the Crowd sessions of that SAML session (NameID +
+ * SessionIndex) and is answered with a LogoutResponse; the LogoutResponse to the proxy's own LogoutRequest ends
+ * the logout on the signed-out page (or logout.redirectUrl). Forged or unsigned messages end in the responder (403).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppConfig } from '../config/runtime-config.js';
+import type { LogoutFlow } from '../flows/logout.js';
+import type { CrowdCookieConfig, IncomingSamlMessage } from '../flows/ports.js';
+import type { Logger } from '../observability/logger.js';
+import { findCookieValues } from '../proxy/cookie-header.js';
+import { SIGNED_OUT_MESSAGES, samlMessageResponse, sendPlain, signedOutResponse } from './logout-responses.js';
+import { readFormBody } from './read-form-body.js';
+import { sendPage } from './respond.js';
+
+export interface SloEndpointDeps {
+  readonly logger: Logger;
+  readonly publicScheme: 'http' | 'https';
+  readonly pathPrefix: string;
+  readonly maxBodyBytes: number;
+  readonly logout: LogoutFlow;
+  readonly cookieConfig: () => Promise<CrowdCookieConfig>;
+  readonly logoutRedirectUrl: string | undefined;
+}
+
+export interface SloRequest {
+  readonly reqId: string;
+  readonly host: string;
+  readonly query: string;
+}
+
+export function createSloEndpoint(deps: SloEndpointDeps) {
+  const { logger } = deps;
+
+  async function incoming(req: IncomingMessage, query: string): Promise<IncomingSamlMessage> {
+    if (req.method === 'GET') return { binding: 'redirect', rawQuery: query };
+    const form = await readFormBody(req, deps.maxBodyBytes);
+    return {
+      binding: 'post',
+      samlRequest: form.get('SAMLRequest') ?? undefined,
+      samlResponse: form.get('SAMLResponse') ?? undefined,
+      relayState: form.get('RelayState') ?? undefined,
+    };
+  }
+
+  return {
+    async handle(req: IncomingMessage, res: ServerResponse, request: SloRequest, app: AppConfig): Promise<void> {
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        sendPage(res, 'bad-request', { status: 405, message: 'The sign-out endpoint only accepts messages from your identity provider.', requestId: request.reqId }, { allow: 'GET, POST' });
+        return;
+      }
+      const sloUrl = `${deps.publicScheme}://${request.host}${deps.pathPrefix}/saml/slo`;
+      const outcome = await deps.logout.acceptLogoutMessage(await incoming(req, request.query), sloUrl);
+      const signInHref = `${deps.pathPrefix}/login?return=${encodeURIComponent(`${deps.publicScheme}://${request.host}${app.startPath}`)}`;
+      const fields = { reqId: request.reqId, host: request.host, app: app.name, event: 'logout' };
+
+      if (outcome.kind === 'sp-logout-done') {
+        logger.info({ ...fields, outcome: outcome.success ? 'success' : 'partial', idpStatus: outcome.status }, 'single logout: the IdP answered the LogoutRequest');
+        sendPlain(res, signedOutResponse({
+          requestId: request.reqId,
+          redirectUrl: outcome.redirectUrl,
+          signInHref,
+          message: outcome.success ? SIGNED_OUT_MESSAGES.everywhere : SIGNED_OUT_MESSAGES.partial,
+        }), []);
+        return;
+      }
+
+      const { ended } = outcome;
+      logger.info(
+        { ...fields, outcome: ended.failures.length === 0 ? 'success' : 'partial', nameId: outcome.nameId, sessions: ended.tokens.length, failures: ended.failures },
+        `IdP-initiated logout: ${ended.tokens.length} SSO session(s) ended`,
+      );
+      // The browser delivering the message is the user's: clear its cookies when its session was among those ended.
+      const cookie = await deps.cookieConfig();
+      const own = findCookieValues(req.headers.cookie, cookie.name).some((token) => ended.tokens.includes(token));
+      const setCookies = own ? await deps.logout.logoutCookies() : [];
+      const response = outcome.response;
+      if (response.binding !== 'none') {
+        sendPlain(res, samlMessageResponse(response), setCookies);
+        return;
+      }
+      logger.warn({ ...fields, reason: 'slo_unavailable' }, `IdP-initiated logout: cannot answer the IdP: ${response.reason}`);
+      sendPlain(res, signedOutResponse({ requestId: request.reqId, redirectUrl: deps.logoutRedirectUrl, signInHref, message: SIGNED_OUT_MESSAGES.here }), setCookies);
+    },
+  };
+}
+
+export type SloEndpoint = ReturnType<typeof createSloEndpoint>;
