@@ -26,6 +26,8 @@ export interface AppOptions {
   readonly logDestination?: NodeJS.WritableStream;
   /** false in cluster workers: the primary serves `admin` with the metrics of all workers. Default true. */
   readonly adminListener?: boolean;
+  /** Clock for session lifetimes, login records and the token cache (tests inject one); default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface App {
@@ -70,7 +72,8 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
   // Metrics only with an admin listener to serve them; the registry outlives every reload.
   const metrics = config.admin === undefined ? undefined : createMetrics();
   const listenerProto = config.listen.tls === undefined ? 'http' : 'https';
-  let runtime: Runtime = buildRuntime(config, { logger, stores, metrics, listenerProto });
+  const clock = options.now === undefined ? {} : { now: options.now };
+  let runtime: Runtime = buildRuntime(config, { logger, stores, metrics, listenerProto, ...clock });
   /** Configurations replaced by a reload whose WebSocket tunnels may still be open. */
   const retired = new Set<Runtime>();
   const admin = config.admin === undefined || metrics === undefined || options.adminListener === false ? undefined : createAdminListener(config.admin, { logger, metrics, readiness: () => runtime.readiness() });
@@ -140,7 +143,7 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
         }
       }
       const previous = runtime;
-      runtime = buildRuntime(next, { logger, stores, metrics, listenerProto: listeners.proto });
+      runtime = buildRuntime(next, { logger, stores, metrics, listenerProto: listeners.proto, ...clock });
       runtime.start();
       logger.level = options.logLevel ?? next.logLevel;
       logger.info({ apps: next.apps.map((app) => app.name) }, 'configuration reloaded');

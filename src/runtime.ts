@@ -35,7 +35,7 @@ export interface RuntimeDeps {
   readonly logger: Logger;
   /** Shared by every runtime of this process (replay cache, session index). */
   readonly stores: Stores;
-  /** Clock for session lifetimes (SessionNotOnOrAfter, saml.maxSessionAgeSeconds); tests inject one. */
+  /** Clock for session lifetimes (SessionNotOnOrAfter, saml.maxSessionAgeSeconds) and the token cache; tests inject one. */
   readonly now?: () => number;
   /** The process's metrics (they outlive a reload); undefined when metrics are off. */
   readonly metrics?: Metrics | undefined;
@@ -106,6 +106,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     negativeTtlMs: config.crowd.negativeCacheTtlMs,
     maxEntries: config.crowd.cacheMaxEntries,
     onLookup: metrics?.tokenCacheLookup,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
   });
   // apps[].access: a user's Crowd groups, trusted as long as a token validation.
   const crowdGroups = createGroupCache({ crowd, ttlMs: config.crowd.cacheTtlMs, maxEntries: config.crowd.cacheMaxEntries });

@@ -6,14 +6,23 @@
  *   GET  /sso         HTTP-Redirect AuthnRequest: answered at once when the browser has a demo-IdP
  *                     session (unless ForceAuthn="true"), otherwise a login form
  *   POST /sso/login   checks the password, starts the session, posts the signed Response to the ACS
- *   GET  /logout      ends the demo-IdP session
+ *   GET  /slo         single logout (HTTP-Redirect): an SP's LogoutRequest ends the session and is answered with a
+ *                     signed LogoutResponse; an SP's LogoutResponse (to an IdP-initiated logout) shows "signed out"
+ *   GET  /logout      ends the demo-IdP session and, with `sp` configured, logs the user out at the SP too
+ *                     (IdP-initiated single logout)
+ *
+ * When an AuthnRequest asks for an authentication context (RequestedAuthnContext), the demo IdP pretends to have
+ * performed it and answers with the first class requested.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createPrivateKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { logoutRequestXml, logoutResponseXml } from '../../src/saml/logout-messages.js';
+import { buildRedirectUrl, deflateSamlMessage } from '../../src/saml/redirect-binding.js';
 import { SAML_URI } from '../../src/saml/saml-uris.js';
+import { signRoot } from '../../src/saml/signed-xml.js';
 import { escapeXml } from '../../src/saml/xml-escape.js';
-import { buildSamlResponse, parseAuthnRequest, type ParsedAuthnRequest } from './saml-response.js';
+import { buildSamlResponse, newSamlId, parseAuthnRequest, readSignedLogoutRequest, type ParsedAuthnRequest, type ParsedLogoutRequest } from './saml-response.js';
 
 export interface DemoUser {
   readonly username: string;
@@ -36,18 +45,47 @@ export interface DemoIdpOptions {
   readonly users: readonly DemoUser[];
   /** How long a demo-IdP login session lasts; default 8 hours. */
   readonly sessionTtlMs?: number;
+  /** The service provider for single logout: where LogoutRequests/Responses go, and its signing certificate. */
+  readonly sp?: { readonly entityId: string; readonly sloUrl: string; readonly certPem?: string };
+  /** Publish a SingleLogoutService in the metadata (default true). */
+  readonly singleLogout?: boolean;
 }
+
+/** How a test makes the demo IdP send an IdP-initiated LogoutRequest. */
+export interface IdpLogoutRequestOptions {
+  readonly nameId: string;
+  /** Leave out to log out every session of the NameID. */
+  readonly sessionIndex?: string;
+  readonly binding: 'redirect' | 'post';
+  /** Sign with this key instead of the IdP's (a forgery); null = unsigned. */
+  readonly signingKeyPem?: string | null;
+  readonly relayState?: string;
+  /** Default: the SP's SLO URL. */
+  readonly destination?: string;
+  /** The LogoutRequest ID (default: a new one). */
+  readonly id?: string;
+}
+
+export type IdpOutgoingMessage =
+  | { readonly binding: 'redirect'; readonly url: string }
+  | { readonly binding: 'post'; readonly url: string; readonly fields: Record<string, string> };
 
 export interface DemoIdp {
   readonly url: string;
   readonly entityId: string;
   readonly metadataUrl: string;
   readonly ssoUrl: string;
+  readonly sloUrl: string;
+  /** Builds an IdP-initiated LogoutRequest to the SP (for tests, and for GET /logout). */
+  logoutRequest(options: IdpLogoutRequestOptions): IdpOutgoingMessage;
+  /** LogoutRequests the SPs sent here (parsed), oldest first. */
+  readonly receivedLogoutRequests: readonly ParsedLogoutRequest[];
   close(): Promise<void>;
 }
 
 interface IdpSession {
   readonly username: string;
+  readonly nameId: string;
   readonly sessionIndex: string;
   readonly expiresAtMs: number;
 }
@@ -84,6 +122,9 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const url = `http://${host}:${address.port}`;
   const entityId = options.entityId ?? `${url}/metadata`;
   const ssoUrl = `${url}/sso`;
+  const sloUrl = `${url}/slo`;
+  const signingKey = createPrivateKey(options.keyPem);
+  const received: ParsedLogoutRequest[] = [];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', url);
@@ -92,6 +133,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     if (route === 'GET /sso') return startSso(req, res, requestUrl.searchParams);
     if (route === 'POST /sso/login') return finishLogin(req, res);
     if (route === 'GET /logout') return logout(req, res);
+    if (route === 'GET /slo') return singleLogout(res, requestUrl);
     page(res, 404, 'Not found', '<p>This demo IdP serves /metadata, /sso and /logout.</p>');
   }
 
@@ -104,6 +146,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       `    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`,
       `    <md:NameIDFormat>${UNSPECIFIED_FORMAT}</md:NameIDFormat>`,
       `    <md:NameIDFormat>${EMAIL_FORMAT}</md:NameIDFormat>`,
+      options.singleLogout === false ? '' : `    <md:SingleLogoutService Binding="${SAML_URI.bindingRedirect}" Location="${escapeXml(sloUrl)}"/>`,
       `    <md:SingleSignOnService Binding="${SAML_URI.bindingRedirect}" Location="${escapeXml(ssoUrl)}"/>`,
       '  </md:IDPSSODescriptor>',
       '</md:EntityDescriptor>',
@@ -134,7 +177,13 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       return loginForm(res, 401, samlRequest, relayState, 'Unknown user or wrong password.');
     }
     const token = randomBytes(32).toString('base64url');
-    const session = { username: user.username, sessionIndex: `_${randomBytes(16).toString('hex')}`, expiresAtMs: Date.now() + sessionTtlMs };
+    const byEmail = request.nameIdFormat === EMAIL_FORMAT;
+    const session = {
+      username: user.username,
+      nameId: byEmail ? user.email : user.username,
+      sessionIndex: `_${randomBytes(16).toString('hex')}`,
+      expiresAtMs: Date.now() + sessionTtlMs,
+    };
     sessions.set(token, session);
     res.setHeader('set-cookie', `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${Math.floor(sessionTtlMs / 1000)}`);
     postResponse(res, request, relayState, session);
@@ -142,9 +191,67 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   function logout(req: IncomingMessage, res: ServerResponse): void {
     const token = sessionToken(req);
+    const session = token === undefined ? undefined : sessions.get(token);
     if (token !== undefined) sessions.delete(token);
     res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`);
+    if (session !== undefined && options.sp !== undefined) {
+      // IdP-initiated single logout: the SP ends the session's SSO cookie and answers at /slo.
+      const message = logoutRequest({ nameId: session.nameId, sessionIndex: session.sessionIndex, binding: 'redirect' });
+      res.writeHead(302, { location: message.url, 'cache-control': 'no-store' }).end();
+      return;
+    }
     page(res, 200, 'Signed out', '<p>You are signed out of the demo IdP.</p>');
+  }
+
+  /** SP-initiated logout (a LogoutRequest), or the SP's answer to an IdP-initiated one (a LogoutResponse). */
+  function singleLogout(res: ServerResponse, requestUrl: URL): void {
+    const query = requestUrl.search.slice(1);
+    if (requestUrl.searchParams.has('SAMLResponse')) {
+      return page(res, 200, 'Signed out', '<p>You are signed out of the demo IdP and of the applications.</p>');
+    }
+    let request: ParsedLogoutRequest;
+    try {
+      request = readSignedLogoutRequest(query, options.sp?.certPem);
+    } catch (error) {
+      return page(res, 400, 'Bad logout request', `<p>${escapeXml(error instanceof Error ? error.message : String(error))}</p>`);
+    }
+    received.push(request);
+    for (const [token, session] of sessions) if (session.sessionIndex === request.sessionIndex) sessions.delete(token);
+    const destination = options.sp?.sloUrl;
+    if (destination === undefined) return page(res, 200, 'Signed out', '<p>You are signed out of the demo IdP.</p>');
+    const xml = logoutResponseXml({
+      id: newSamlId(),
+      issuer: entityId,
+      destination,
+      issueInstant: new Date(),
+      inResponseTo: request.id,
+      partial: false,
+    });
+    const url = buildRedirectUrl(destination, 'SAMLResponse', deflateSamlMessage(xml), requestUrl.searchParams.get('RelayState') ?? undefined, signingKey);
+    res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`);
+    res.writeHead(302, { location: url, 'cache-control': 'no-store' }).end();
+  }
+
+  function logoutRequest(request: IdpLogoutRequestOptions): IdpOutgoingMessage {
+    const destination = request.destination ?? options.sp?.sloUrl;
+    if (destination === undefined) throw new Error('demo IdP: no SP single logout URL (options.sp.sloUrl) to send a LogoutRequest to');
+    const nowMs = Date.now();
+    const xml = logoutRequestXml({
+      id: request.id ?? newSamlId(),
+      issuer: entityId,
+      destination,
+      issueInstant: new Date(nowMs),
+      notOnOrAfter: new Date(nowMs + RESPONSE_LIFETIME_MS),
+      nameId: request.nameId,
+      nameIdFormat: undefined,
+      sessionIndex: request.sessionIndex,
+    });
+    const key = request.signingKeyPem === null ? undefined : request.signingKeyPem === undefined ? signingKey : createPrivateKey(request.signingKeyPem);
+    if (request.binding === 'redirect') return { binding: 'redirect', url: buildRedirectUrl(destination, 'SAMLRequest', deflateSamlMessage(xml), request.relayState, key) };
+    const signed = key === undefined ? xml : signRoot(xml, 'LogoutRequest', key, undefined);
+    const fields: Record<string, string> = { SAMLRequest: Buffer.from(signed, 'utf8').toString('base64') };
+    if (request.relayState !== undefined) fields.RelayState = request.relayState;
+    return { binding: 'post', url: destination, fields };
   }
 
   /** The AuthnRequest, or undefined after answering 400. */
@@ -179,6 +286,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       nameId: byEmail ? user.email : user.username,
       nameIdFormat: byEmail ? EMAIL_FORMAT : (request.nameIdFormat ?? UNSPECIFIED_FORMAT),
       sessionIndex: session.sessionIndex,
+      // A demo IdP "performs" whatever authentication the SP asks for.
+      ...(request.requestedAuthnContext[0] === undefined ? {} : { authnContextClassRef: request.requestedAuthnContext[0] }),
       attributes: {
         [ATTRIBUTE.mail]: user.email,
         [ATTRIBUTE.givenName]: user.firstName,
@@ -245,6 +354,9 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     entityId,
     metadataUrl: `${url}/metadata`,
     ssoUrl,
+    sloUrl,
+    logoutRequest,
+    receivedLogoutRequests: received,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error === undefined ? resolve() : reject(error)));

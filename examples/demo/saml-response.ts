@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
+import { readRedirectMessage } from '../../src/saml/redirect-binding.js';
 import { SAML_URI } from '../../src/saml/saml-uris.js';
 import { attribute, childElements, isElement, parseStrictXml, rootElement, textOf } from '../../src/saml/strict-xml.js';
 import { escapeXml } from '../../src/saml/xml-escape.js';
@@ -184,6 +185,10 @@ export interface ParsedAuthnRequest {
   readonly forceAuthn: boolean;
   readonly isPassive: boolean;
   readonly nameIdFormat: string | undefined;
+  /** AuthnContextClassRefs of a RequestedAuthnContext (empty when none is requested). */
+  readonly requestedAuthnContext: readonly string[];
+  /** Its Comparison attribute (SAML's default is exact). */
+  readonly authnContextComparison: string | undefined;
 }
 
 /** Reads the `SAMLRequest` query parameter (already URL-decoded): base64, raw DEFLATE, XML. Throws Error. */
@@ -195,6 +200,7 @@ export function parseAuthnRequest(samlRequestParam: string): ParsedAuthnRequest 
   const [issuer] = childElements(request, SAML_URI.assertionNs, 'Issuer');
   if (id === undefined || issuer === undefined) throw new Error('AuthnRequest without ID or Issuer');
   const [policy] = childElements(request, SAML_URI.protocolNs, 'NameIDPolicy');
+  const [requested] = childElements(request, SAML_URI.protocolNs, 'RequestedAuthnContext');
   return {
     id,
     issuer: textOf(issuer),
@@ -203,6 +209,45 @@ export function parseAuthnRequest(samlRequestParam: string): ParsedAuthnRequest 
     forceAuthn: attribute(request, 'ForceAuthn') === 'true',
     isPassive: attribute(request, 'IsPassive') === 'true',
     nameIdFormat: policy === undefined ? undefined : attribute(policy, 'Format'),
+    requestedAuthnContext: requested === undefined ? [] : childElements(requested, SAML_URI.assertionNs, 'AuthnContextClassRef').map(textOf),
+    authnContextComparison: requested === undefined ? undefined : attribute(requested, 'Comparison'),
+  };
+}
+
+export interface ParsedLogoutRequest {
+  readonly id: string;
+  readonly issuer: string;
+  readonly destination: string | undefined;
+  readonly nameId: string;
+  readonly sessionIndex: string | undefined;
+}
+
+/**
+ * An SP's LogoutRequest from a Redirect-binding query string: its signature is checked with `spCertPem` when given
+ * (the proxy signs every LogoutRequest), then the XML is read. Throws Error.
+ */
+export function readSignedLogoutRequest(rawQuery: string, spCertPem: string | undefined): ParsedLogoutRequest {
+  const xml =
+    spCertPem === undefined
+      ? inflateRawSync(Buffer.from(new URLSearchParams(rawQuery).get('SAMLRequest') ?? '', 'base64'), { maxOutputLength: MAX_AUTHN_REQUEST_BYTES }).toString('utf8')
+      : readRedirectMessage(rawQuery, [spCertPem], MAX_AUTHN_REQUEST_BYTES).xml;
+  return parseLogoutRequestXml(xml);
+}
+
+export function parseLogoutRequestXml(xml: string): ParsedLogoutRequest {
+  const request = rootElement(parseStrictXml(xml, (_problem, message) => new Error(`SAMLRequest ${message}`)));
+  if (!isElement(request, SAML_URI.protocolNs, 'LogoutRequest')) throw new Error(`SAMLRequest is a ${request.tagName}, not a LogoutRequest`);
+  const id = attribute(request, 'ID');
+  const [issuer] = childElements(request, SAML_URI.assertionNs, 'Issuer');
+  const [nameId] = childElements(request, SAML_URI.assertionNs, 'NameID');
+  const [sessionIndex] = childElements(request, SAML_URI.protocolNs, 'SessionIndex');
+  if (id === undefined || issuer === undefined || nameId === undefined) throw new Error('LogoutRequest without ID, Issuer or NameID');
+  return {
+    id,
+    issuer: textOf(issuer),
+    destination: attribute(request, 'Destination'),
+    nameId: textOf(nameId),
+    sessionIndex: sessionIndex === undefined ? undefined : textOf(sessionIndex),
   };
 }
 

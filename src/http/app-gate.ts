@@ -177,7 +177,9 @@ export function createAppGate(deps: AppGateDeps) {
       const query = new URLSearchParams(ctx.query);
       for (const name of app.returnParameters) {
         const wanted = query.get(name);
-        const resolved = wanted === null ? undefined : deps.returnUrls.resolve(wanted.startsWith('/') ? wanted : `/${wanted}`, host);
+        // Confluence sometimes names a page without its leading slash.
+        const candidate = wanted === null || wanted.startsWith('/') || /^https?:\/\//i.test(wanted) ? wanted : `/${wanted}`;
+        const resolved = candidate === null ? undefined : deps.returnUrls.resolve(candidate, host);
         if (resolved !== undefined) return resolved;
       }
       return deps.returnUrls.absolute(host, app.startPath);

@@ -4,9 +4,9 @@
  * context, which is swapped in place) and the graceful stop.
  */
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { ServerResponse, type Server } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ListenConfig, TlsConfig } from '../config/runtime-config.js';
 import type { RequestHandler } from './request-handler.js';
 import { createServer } from './server.js';
@@ -55,6 +55,23 @@ export function createListeners(options: ListenersOptions): Listeners {
   const servers = redirect === undefined ? [main] : [main, redirect];
   let stopping: Promise<StopOutcome> | undefined;
 
+  // The main listener's sockets (tracked per connection, not per request), so that a stop can tell the responses
+  // already under way to close their connection too.
+  const sockets = new Set<Socket>();
+  main.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  /** Responses whose headers are not sent yet will say `Connection: close`. */
+  function closeAfterResponsesInFlight(): void {
+    for (const socket of sockets) {
+      // Node's own link from a socket to the response it is writing (not in its typings).
+      const res = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+      if (res instanceof ServerResponse && !res.headersSent) res.shouldKeepAlive = false;
+    }
+  }
+
   /** From now on every response asks its client to close the connection afterwards. */
   function closeAfterResponses(server: Server, handler: RequestHandler): void {
     server.off('request', handler.onRequest);
@@ -67,6 +84,7 @@ export function createListeners(options: ListenersOptions): Listeners {
   async function stop(graceMs: number, onGraceOver: () => Promise<unknown>): Promise<StopOutcome> {
     const closed = Promise.all(servers.map((server) => (server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve())));
     closeAfterResponses(main, options.handler);
+    closeAfterResponsesInFlight();
     if (redirect !== undefined && options.redirectHandler !== undefined) closeAfterResponses(redirect, options.redirectHandler);
     const sweep = setInterval(() => {
       for (const server of servers) server.closeIdleConnections();

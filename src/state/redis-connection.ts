@@ -49,10 +49,12 @@ function serverName(host: string): string | undefined {
 /**
  * One ioredis client per process, configured so that Redis being down never hangs a request:
  * - every command is bounded by `commandTimeoutMs` (ioredis arms the timer before queueing, so queued commands too);
- * - commands issued while disconnected wait in the offline queue (so the first logins after start-up do not fail
- *   while the connection is still being made), bounded by that timeout and flushed after one failed reconnect
- *   (`maxRetriesPerRequest: 1`), so the queue cannot grow during an outage;
- * - connection errors are logged once per outage, and once when Redis is back.
+ * - before the first connection attempt has ended, commands wait in the offline queue (so the first logins after
+ *   start-up do not fail while the connection is being made), bounded by that timeout and flushed after one failed
+ *   reconnect (`maxRetriesPerRequest: 1`);
+ * - once Redis is known to be away (a connection error), commands fail at once until it is ready again: during an
+ *   outage no request waits for Redis, and nothing piles up;
+ * - the outage is logged once when it starts, and once when Redis is back.
  */
 export function createRedisConnection(config: RedisStoreConfig, deps: { readonly log: StoreLog }): RedisConnection {
   const endpoint = endpointOptions(config.url);
@@ -71,23 +73,30 @@ export function createRedisConnection(config: RedisStoreConfig, deps: { readonly
   const client = new Redis(options);
   // The URL never carries a password (validate-config refuses one), so it may be logged.
   const where = config.url;
-  let down = false;
+  /** When the current outage began (ISO time), undefined while Redis answers. */
+  let downSince: string | undefined;
 
   client.on('error', (error: Error) => {
-    if (down) return;
-    down = true;
+    if (downSince !== undefined) return;
+    downSince = new Date().toISOString();
     deps.log.error(
       { reason: 'store_unavailable', url: where, err: error },
-      'Redis (store.redis) cannot be used (unreachable, or refusing the proxy: see err): logins are refused with a 503 page and IdP-initiated logouts answered "Responder" until it answers; signed-in users are not affected',
+      'Redis (store.redis) cannot be used (unreachable, or refusing the proxy: see err): logins are refused with a 503 page until it answers; signed-in users keep working',
     );
   });
   client.on('ready', () => {
-    if (!down) return;
-    down = false;
-    deps.log.info({ url: where }, 'Redis (store.redis.url) is reachable again: logins and IdP-initiated logouts work again');
+    if (downSince === undefined) return;
+    downSince = undefined;
+    deps.log.info({ url: where }, 'Redis (store.redis.url) answers again: logins work again');
   });
 
   const run = async <T>(operation: string, commands: (client: Redis) => Promise<T>): Promise<T> => {
+    if (downSince !== undefined) {
+      throw new StoreUnavailableError(
+        `Redis at ${where} has not been answering since ${downSince}, so ${operation} was not attempted; the connection is retried in the background (store.redis.url)`,
+        { detail: operation },
+      );
+    }
     try {
       return await commands(client);
     } catch (error) {

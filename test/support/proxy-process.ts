@@ -3,6 +3,7 @@
  * lines parsed as they come. For the signal, reload and worker tests.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,4 +74,20 @@ export function startProxyProcess(args: readonly string[], t: { teardown(fn: () 
     },
     kill: (signal) => child.kill(signal),
   };
+}
+
+/** The stack's configuration with `change` applied, written (atomically: temp file + rename) to `file`. */
+export function writeConfigFrom(stackConfigPath: string, file: string, change: (raw: Record<string, unknown>) => void = () => undefined): string {
+  const raw = JSON.parse(readFileSync(stackConfigPath, 'utf8')) as Record<string, unknown>;
+  change(raw);
+  writeFileSync(`${file}.tmp`, JSON.stringify(raw, null, 2));
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/** Starts the proxy and resolves once it listens, with the port it listens on. */
+export async function startListeningProxy(args: readonly string[], t: { teardown(fn: () => unknown): void }): Promise<{ proxy: ProxyProcess; port: number }> {
+  const proxy = startProxyProcess(args, t);
+  const line = await proxy.waitForLog((entry) => entry.msg === 'crowd-sso-proxy listening' || entry.msg === 'all workers listening');
+  return { proxy, port: line.port as number };
 }

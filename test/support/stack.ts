@@ -36,7 +36,14 @@ export interface StackOptions {
   readonly crowd?: FakeCrowdOptions;
   /** Extra keys for one of the three apps' config entries (e.g. `{ jira: { access: {...} } }`). */
   readonly apps?: Partial<Record<keyof typeof HOSTS, Record<string, unknown>>>;
+  /** The proxy's clock for session lifetimes (SessionNotOnOrAfter, saml.maxSessionAgeSeconds). */
+  readonly now?: () => number;
+  /** false: the demo IdP publishes no SingleLogoutService. */
+  readonly idpSingleLogout?: boolean;
 }
+
+/** The proxy's single logout URL the demo IdP answers to (the first app host's, as in the SP metadata). */
+export const SP_SLO_URL = `http://${HOSTS.jira}/_sso/saml/slo`;
 
 export interface Stack {
   readonly crowd: FakeCrowd;
@@ -75,7 +82,13 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
     ...options.crowd,
   });
   const keys = readDemoKeyPair('idp');
-  const idp = await startDemoIdp({ keyPem: keys.keyPem, certPem: keys.certPem, users: USERS });
+  const idp = await startDemoIdp({
+    keyPem: keys.keyPem,
+    certPem: keys.certPem,
+    users: USERS,
+    sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem },
+    singleLogout: options.idpSingleLogout ?? true,
+  });
   const jira = await startDemoApp({ title: 'Jira (test)', crowdBaseUrl: crowd.baseUrl, applicationName: 'jira', applicationPassword: 'jira-pw' });
   const confluence = await startDemoApp({ title: 'Confluence (test)', crowdBaseUrl: crowd.baseUrl, applicationName: 'confluence', applicationPassword: 'confluence-pw' });
   const echo = await startUpstream();
@@ -111,7 +124,7 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
       if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
     }
   });
-  const proxy = await createApp(config, { logDestination: logStream });
+  const proxy = await createApp(config, { logDestination: logStream, ...(options.now === undefined ? {} : { now: options.now }) });
   const { port: proxyPort } = await proxy.listen();
 
   let closed = false;

@@ -64,6 +64,17 @@ export async function sessionStoreConformance(t: Tap, create: (clock: Clock) => 
     t.equal(await store.get(a.token), undefined);
     t.same(await store.findTokens(a.issuer, nameId, undefined), [b.token]);
   });
+  await t.test("the IdP groups of a login come back with its record (apps[].access at the gate); a record without them has none", async (t) => {
+    const clock = { now: 1_700_000_000_000 };
+    const store = await create(clock);
+    const nameId = `groups${Math.random().toString(36).slice(2)}@example.com`;
+    const withGroups = sessionRecord({ nameId, idpGroups: ['5e0f6b3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b', 'Jira Users'] });
+    const without = sessionRecord({ nameId });
+    await store.record(withGroups);
+    await store.record(without);
+    t.same((await store.get(withGroups.token))?.idpGroups, ['5e0f6b3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b', 'Jira Users']);
+    t.equal((await store.get(without.token))?.idpGroups, undefined);
+  });
   await t.test('expired records are gone', async (t) => {
     const clock = { now: 1_700_000_000_000 };
     const store = await create(clock);

@@ -182,4 +182,18 @@ t.test('check: store.redis is verified with the commands logins need', { skip },
   });
   const refused = await runCheck(limited.stack.config);
   t.match(refused.items.find((item) => item.name === 'store'), { ok: false, detail: /NOPERM/ }, 'an ACL user without EVAL is caught');
+
+  // The least-privilege ACL user README.md documents.
+  const least = await startCluster(t, {
+    redis: { aclUser: ['proxy', 'on', '>proxy-acl-pw', 'resetchannels', '~crowd-sso-proxy:*', ...LEAST_PRIVILEGE_COMMANDS.map((command) => `+${command}`)] },
+    store: (server) => ({ url: server.url.replace('redis://', 'redis://proxy@'), password: 'proxy-acl-pw' }),
+  });
+  t.match((await runCheck(least.stack.config)).items.find((item) => item.name === 'store'), { ok: true }, 'the documented ACL suffices for check');
+  least.via('a');
+  const login = await startLogin(least.browser, `http://${HOSTS.jira}/`);
+  t.equal((await post(least.browser, login.acsUrl, { SAMLResponse: response(least.stack, login), RelayState: login.relayState })).status, 303, '… and for logins');
+  t.notOk(least.stack.logs.some((line) => line.reason === 'store_unavailable'), 'no store failure on the way');
 });
+
+/** As listed in README.md, "Several instances". */
+const LEAST_PRIVILEGE_COMMANDS = ['ping', 'info', 'get', 'mget', 'set', 'del', 'eval', 'zadd', 'zrange', 'zrangebyscore', 'zremrangebyscore', 'zrem', 'pexpire', 'multi', 'exec'];

@@ -23,9 +23,8 @@ export async function loginWith(
 ): Promise<LoginResult> {
   const browser = options.browser ?? stack.browser();
   const login = await startLogin(browser, `http://${options.host ?? HOSTS.jira}/`);
-  const before = auditLines(stack).length;
   const res = await post(browser, login.acsUrl, { SAMLResponse: response(stack, login, assertion), RelayState: login.relayState });
-  const lines = auditLines(stack).slice(before);
+  const lines = auditLines(stack).filter((line) => line.reqId === res.headers['x-request-id']);
   if (lines.length !== 1) throw new Error(`expected one audit line for the attempt, got ${lines.length}`);
   return { res, browser, audit: lines[0] as Record<string, unknown> };
 }
