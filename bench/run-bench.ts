@@ -12,14 +12,14 @@ import { readDemoKeyPair } from '../examples/demo/demo-keys.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { packageFilePath } from '../src/config/package-file.js';
 import type { CrowdCallCount, TokenMemoryResult } from './bench-protocol.js';
-import { startBenchProcess, type BenchProcess } from './bench-process.js';
+import { startBenchProcess } from './bench-process.js';
 import { DOWNLOAD_PATH } from './bench-upstream.js';
-import { startCliProxy, type CliProxy } from './cli-proxy.js';
+import { startCliProxy } from './cli-proxy.js';
 import { freePort } from './free-port.js';
 import { measureHttp } from './measure-http.js';
 import { measureLoginCost, type LoginCostResult } from './measure-login-cost.js';
 import { measureWebSocket } from './measure-websocket.js';
-import { findNginx, startNginxProxy, type NginxProxy } from './nginx-proxy.js';
+import { findNginx, startNginxProxy } from './nginx-proxy.js';
 
 export type RowGroup = 'small' | 'download' | 'latency' | 'websocket';
 export type RowTarget = 'direct' | 'http-proxy' | 'nginx' | 'sso-hit' | 'sso-miss' | 'sso-burst' | 'sso-workers';
@@ -161,38 +161,41 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const needsSso = needs('sso-hit', 'sso-miss', 'sso-burst', 'sso-workers') || options.logins > 0;
   const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-bench-'));
   const closers: (() => Promise<void>)[] = [];
-  const started = <T extends { close(): Promise<void> }>(server: T): T => {
-    closers.unshift(() => server.close());
-    return server;
+  const starting: Promise<unknown>[] = [];
+  /** Starts a server; whatever happens to the others, it is closed at the end. */
+  const start = <T extends { close(): Promise<void> }>(server: Promise<T>): Promise<T> => {
+    const registered = server.then((running) => {
+      closers.unshift(() => running.close());
+      return running;
+    });
+    starting.push(registered.catch(() => undefined));
+    return registered;
   };
   const progress = options.progress;
   const hitTokenCount = options.signedInUsers ?? SIGNED_IN_USERS;
 
   try {
     const cacheDefaults = await defaultCacheSettings(dir);
-    progress('starting the upstream, the bare http-proxy, the fake Crowd and crowd-sso-proxy');
-    const upstream = started(await startBenchProcess({ role: 'upstream' }));
-    const bare = needs('http-proxy') ? started(await startBenchProcess({ role: 'bare-http-proxy', upstreamPort: upstream.port })) : undefined;
+    progress('starting the upstream, the bare http-proxy, nginx, the fake Crowd and crowd-sso-proxy');
+    const [upstream, crowd, probe] = await Promise.all([
+      start(startBenchProcess({ role: 'upstream' })),
+      needsSso ? start(startBenchProcess({ role: 'fake-crowd', applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password, username: USERNAME })) : undefined,
+      options.memoryTokens > 0 ? start(startBenchProcess({ role: 'probe' }, ['--expose-gc', `--max-old-space-size=${TOKEN_MEMORY_HEAP_MB}`])) : undefined,
+    ]);
     const nginxBinary = needs('nginx') ? findNginx() : undefined;
-    const nginx: NginxProxy | undefined = nginxBinary === undefined ? undefined : started(await startNginxProxy(nginxBinary, upstream.port));
-    const crowd = needsSso
-      ? started(await startBenchProcess({ role: 'fake-crowd', applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password, username: USERNAME }))
-      : undefined;
-    let sso: BenchProcess | undefined;
-    let workers: CliProxy | undefined;
-    let workersPort = 0;
     const workersNote = supportsWorkers() ? undefined : 'pending: the configuration has no `workers` key yet';
-    if (crowd !== undefined) {
-      const configPath = join(dir, 'proxy.config.json');
-      writeFileSync(configPath, JSON.stringify(proxyConfig(crowd.port, upstream.port, { port: 0 }), null, 2));
-      sso = started(await startBenchProcess({ role: 'sso-proxy', configPath }));
-      if (needs('sso-workers') && workersNote === undefined) {
-        workersPort = await freePort();
-        const workersConfigPath = join(dir, 'proxy-workers.config.json');
-        writeFileSync(workersConfigPath, JSON.stringify(proxyConfig(crowd.port, upstream.port, { port: workersPort, workers: 2 }), null, 2));
-        workers = started(await startCliProxy(workersConfigPath, workersPort));
-      }
-    }
+    const workersPort = crowd !== undefined && needs('sso-workers') && workersNote === undefined ? await freePort() : undefined;
+    const configFile = (name: string, listen: { port: number; workers?: number }): string => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify(proxyConfig(crowd?.port ?? 0, upstream.port, listen), null, 2));
+      return path;
+    };
+    const [bare, nginx, sso, workers] = await Promise.all([
+      needs('http-proxy') ? start(startBenchProcess({ role: 'bare-http-proxy', upstreamPort: upstream.port })) : undefined,
+      nginxBinary === undefined ? undefined : start(startNginxProxy(nginxBinary, upstream.port)),
+      crowd === undefined ? undefined : start(startBenchProcess({ role: 'sso-proxy', configPath: configFile('proxy.config.json', { port: 0 }) })),
+      workersPort === undefined ? undefined : start(startCliProxy(configFile('proxy-workers.config.json', { port: workersPort, workers: 2 }), workersPort)),
+    ]);
 
     const missTokensWanted = needs('sso-miss') ? Math.ceil(MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) : 0;
     const burstTokensWanted = needs('sso-burst') ? Math.ceil((MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) / BURST_REPEAT) : 0;
@@ -218,7 +221,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         case 'nginx':
           return nginx?.port ?? 'skipped: nginx is not installed (Debian package `nginx`)';
         case 'sso-workers':
-          return workers === undefined ? (workersNote ?? 'not started') : workersPort;
+          return workers === undefined || workersPort === undefined ? (workersNote ?? 'not started') : workersPort;
         default:
           return sso?.port ?? 'not started';
       }
@@ -251,9 +254,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
 
     let memory: TokenMemoryResult | undefined;
-    if (options.memoryTokens > 0) {
+    if (probe !== undefined) {
       progress(`${options.memoryTokens} distinct tokens through the token cache`);
-      const probe = started(await startBenchProcess({ role: 'probe' }, ['--expose-gc', `--max-old-space-size=${TOKEN_MEMORY_HEAP_MB}`]));
       memory = await probe.ask({ kind: 'token-memory', tokens: options.memoryTokens, ...cacheDefaults });
     }
 
@@ -307,6 +309,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       return { ...row, kind: 'measured', ...measured, crowd: calls, note: notes.length > 0 ? notes.join('; ') : undefined };
     }
   } finally {
+    await Promise.allSettled(starting);
     for (const close of closers) await close().catch((error: unknown) => progress(`closing a benchmark server failed: ${String(error)}`));
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 
 /** Resolves once 127.0.0.1:`port` accepts a TCP connection; fails when `hasExited()` turns true or after `timeoutMs`. */
-export async function waitForPort(port: number, what: string, hasExited: () => boolean, timeoutMs = 15_000): Promise<void> {
+export async function waitForPort(port: number, what: string, hasExited: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (hasExited()) throw new Error(`${what} exited before listening on 127.0.0.1:${port}`);

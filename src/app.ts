@@ -24,6 +24,8 @@ export interface AppOptions {
   readonly logLevel?: RuntimeConfig['logLevel'];
   /** Where JSON log lines go (default: stdout). */
   readonly logDestination?: NodeJS.WritableStream;
+  /** Fields on every log line (cluster workers: their `pid`). */
+  readonly logBindings?: Readonly<Record<string, unknown>>;
   /** false in cluster workers: the primary serves `admin` with the metrics of all workers. Default true. */
   readonly adminListener?: boolean;
   /** Clock for session lifetimes, login records and the token cache (tests inject one); default Date.now. */
@@ -63,11 +65,12 @@ export async function renderSpMetadata(config: RuntimeConfig): Promise<string> {
 }
 
 export async function createApp(config: RuntimeConfig, options: AppOptions = {}): Promise<App> {
-  const logger = createLogger({
+  const rootLogger = createLogger({
     level: options.logLevel ?? config.logLevel,
     format: config.logFormat,
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
+  const logger = options.logBindings === undefined ? rootLogger : rootLogger.child(options.logBindings);
   const stores = createStores(config, { log: logger });
   // Metrics only with an admin listener to serve them; the registry outlives every reload.
   const metrics = config.admin === undefined ? undefined : createMetrics();

@@ -124,6 +124,7 @@ export async function runClusterPrimary(options: ClusterPrimaryOptions): Promise
       worker.on('message', (message: unknown) => {
         if (!isWorkerMessage(message)) return;
         slot.listening = true;
+        logger.info({ workerPid: worker.process.pid, port: message.port }, 'worker listening');
         if (!started && slots.every((each) => each.listening)) {
           started = true;
           logger.info({ workers: slots.length, port: message.port }, 'all workers listening');
@@ -140,14 +141,14 @@ export async function runClusterPrimary(options: ClusterPrimaryOptions): Promise
       }
       const how = signal === null ? `exit status ${String(code)}` : `signal ${signal}`;
       if (!started && !slot.listening) {
-        logger.error({ pid: worker.process.pid, exitCode: code, signal }, `a worker ended (${how}) before it could listen; stopping (see its message above)`);
+        logger.error({ workerPid: worker.process.pid, exitCode: code, signal }, `a worker ended (${how}) before it could listen; stopping (see its message above)`);
         exitCode = EXIT_FAILURE;
         stopAll('a failed start');
         return;
       }
       slot.failures = Date.now() - slot.startedAtMs >= STABLE_AFTER_MS ? 1 : slot.failures + 1;
       const delayMs = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (slot.failures - 1));
-      logger.error({ pid: worker.process.pid, exitCode: code, signal, restartInSeconds: delayMs / 1000 }, `a worker ended unexpectedly (${how}); starting a new one`);
+      logger.error({ workerPid: worker.process.pid, exitCode: code, signal, restartInSeconds: delayMs / 1000 }, `a worker ended unexpectedly (${how}); starting a new one`);
       slot.restartTimer = setTimeout(() => {
         slot.restartTimer = undefined;
         if (!stopping) fork(slot);

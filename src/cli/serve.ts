@@ -88,7 +88,8 @@ async function serveAsWorker(options: ServeOptions): Promise<number> {
       else reload?.();
     });
   });
-  const { app, port } = await start(options.config, { adminListener: false });
+  // The primary serves `admin` with every worker's metrics; the worker's pid on its log lines tells them apart.
+  const { app, port } = await start(options.config, { adminListener: false, logBindings: { pid: process.pid } });
   const reloader = createConfigReloader({ configPath: options.configPath, load: options.load, apply: (config) => app.reload(config), logger: app.logger });
   reload = () => void reloader.reload('primary');
   process.send?.({ type: 'listening', port } satisfies WorkerMessage);

@@ -297,8 +297,10 @@ t.test('users: read, create, update, search by email', async (t) => {
   const duplicate = await client
     .createUser({ name: 'Carol', firstName: undefined, lastName: undefined, displayName: undefined, email: undefined, password, active: true })
     .catch((e: unknown) => e);
-  t.type(duplicate, CrowdRejectedError);
-  t.equal((duplicate as CrowdRejectedError).detail, 'HTTP 400 INVALID_USER');
+  t.type(duplicate, IdentityNotFoundError, 'Crowd refusing the user is about the identity: the no-account page');
+  t.equal((duplicate as IdentityNotFoundError).detail, 'INVALID_USER');
+  t.match((duplicate as Error).message, /Crowd refused to create user "Carol" \(POST \/user: INVALID_USER "User <Carol> already exists"\)/);
+  t.match((duplicate as IdentityNotFoundError).publicMessage, /could not be created here automatically/);
   t.notMatch((duplicate as Error).message, password);
 
   if (carol !== null) await client.updateUser({ ...carol, email: 'c.jones@example.com', active: false });
@@ -334,4 +336,12 @@ t.test('writes without directory permission name the missing permission', async 
   const error = await client.createGroup('new-group', '').catch((e: unknown) => e);
   t.type(error, CrowdRejectedError);
   t.match((error as Error).message, /APPLICATION_PERMISSION_DENIED/);
+  const password = 'Rnd-9c1d7e-long-random-password';
+  const user = await client
+    .createUser({ name: 'dora', firstName: 'Dora', lastName: 'Diaz', displayName: 'Dora Diaz', email: undefined, password, active: true })
+    .catch((e: unknown) => e);
+  t.type(user, CrowdRejectedError);
+  t.equal((user as CrowdRejectedError).detail, 'APPLICATION_PERMISSION_DENIED');
+  t.match((user as Error).message, /Applications → sso-proxy → Permissions and allow "Add User"/);
+  t.notMatch((user as Error).message, password);
 });

@@ -145,6 +145,9 @@ t.test('users, search, groups and memberships', async (t) => {
   t.equal(created.status, 201);
   t.equal(created.headers['location'], `${fake.baseUrl}/rest/usermanagement/1/user?username=carol`);
   t.match(await rest(fake, 'POST', '/user', { name: 'Carol', password: { value: 'pw' } }), { status: 400, json: { reason: 'INVALID_USER' } });
+  for (const name of ['x'.repeat(256), ' dora', 'dora ']) {
+    t.match(await rest(fake, 'POST', '/user', { name, password: { value: 'pw' } }), { status: 400, json: { reason: 'INVALID_USER' } }, `invalid name "${name.slice(0, 8)}"`);
+  }
 
   const search = async (cql: string): Promise<unknown> =>
     ((await rest(fake, 'GET', `/search?entity-type=user&restriction=${encodeURIComponent(cql)}`)).json['users'] as Array<{ name: string }>).map((u) => u.name);

@@ -74,7 +74,10 @@ t.test('a minimal configuration gets every default, in milliseconds where the ru
     acsMaxBodyBytes: 262_144,
     maxMessageBytes: 524_288,
     forceAuthn: false,
+    maxSessionAgeMs: undefined,
+    forceAuthnOnReauth: false,
     metadataTimeoutMs: 10_000,
+    metadataRefreshMs: 3_600_000,
   });
 });
 
