@@ -78,15 +78,17 @@ function targets(report: BenchReport): string[] {
 
 export function renderReport(report: BenchReport): string {
   const { options } = report;
-  const lines = [
-    `Machine: ${report.machine}. Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured; load generator (autocannon / ws), upstream, proxy and fake Crowd each in their own process on 127.0.0.1.`,
-    '',
-    '| load | server | req/s | × http-proxy | p50 ms | p99 ms | p99 vs http-proxy ms | Crowd calls / tokens / max per token | notes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
-    ...report.rows.map((row) => tableRow(report, row)),
-    '',
-    `Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,
-  ];
+  const lines = [`Machine: ${report.machine}.`];
+  if (report.rows.length > 0) {
+    lines.push(
+      '',
+      '| load | server | req/s | × http-proxy | p50 ms | p99 ms | p99 vs http-proxy ms | Crowd calls / tokens / max per token | notes |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---|',
+      ...report.rows.map((row) => tableRow(report, row)),
+      '',
+      `Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured; the load generator (autocannon, or ws for WebSockets), the upstream, the proxy and the fake Crowd each run in their own process on 127.0.0.1. crowd-sso-proxy runs as in production: JSON access log on (written to /dev/null), Prometheus metrics on (\`admin\` listener). Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,
+    );
+  }
   if (report.login !== undefined) {
     const login = report.login;
     lines.push(

@@ -126,7 +126,9 @@ function proxyConfig(crowdPort: number, upstreamPort: number, listen: { port: nu
     ...(listen.workers === undefined ? {} : { workers: listen.workers }),
     publicScheme: 'http',
     stateSecret: 'bench-state-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+    // As in production: the access log on (the default; it goes to /dev/null here) and metrics collected.
     logLevel: 'info',
+    admin: { host: '127.0.0.1', port: 0 },
     apps: [{ name: 'jira', hosts: [HOST], upstream: `http://127.0.0.1:${upstreamPort}`, startPath: '/secure/Dashboard.jspa' }],
     crowd: { baseUrl: `http://127.0.0.1:${crowdPort}/crowd`, applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password },
     saml: {

@@ -29,6 +29,18 @@ async function main(): Promise<void> {
   const projectDir = dirname(dirname(dirname(demoKeysDir())));
   const configPath = process.env.CROWD_SSO_PROXY_CONFIG ?? join(projectDir, 'proxy.config.json');
 
+  let config;
+  try {
+    config = await loadConfig(configPath);
+  } catch (error) {
+    if (isConfigError(error)) {
+      console.error(`crowd-sso-proxy demo: invalid configuration in ${configPath}:`);
+      for (const problem of error.problems) console.error(`  - ${problem.path}: ${problem.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
   const crowd = await startFakeCrowd({
     port: PORTS.crowd,
     cookieConfig: { name: 'crowd.token_key', domain: '', secure: false },
@@ -50,7 +62,16 @@ async function main(): Promise<void> {
     })),
   });
   const idpKeys = readDemoKeyPair('idp');
-  const idp = await startDemoIdp({ port: PORTS.idp, host: '127.0.0.1', keyPem: idpKeys.keyPem, certPem: idpKeys.certPem, users: USERS });
+  const firstHost = config.apps[0]?.hosts[0] ?? 'jira.localhost:8080';
+  const idp = await startDemoIdp({
+    port: PORTS.idp,
+    host: '127.0.0.1',
+    keyPem: idpKeys.keyPem,
+    certPem: idpKeys.certPem,
+    users: USERS,
+    // Single logout: the proxy's SLO URL (the first app host's, as in its SP metadata) and its signing certificate.
+    sp: { entityId: config.saml.spEntityId, sloUrl: `${config.publicScheme}://${firstHost}${config.pathPrefix}/saml/slo`, certPem: readDemoKeyPair('sp').certPem },
+  });
   const jira = await startDemoApp({ title: 'Jira (demo)', crowdBaseUrl: crowd.baseUrl, applicationName: 'jira', applicationPassword: APPS.jira, port: PORTS.jira });
   const confluence = await startDemoApp({
     title: 'Confluence (demo)',
@@ -60,18 +81,6 @@ async function main(): Promise<void> {
     port: PORTS.confluence,
   });
 
-  let config;
-  try {
-    config = await loadConfig(configPath);
-  } catch (error) {
-    await Promise.allSettled([crowd.close(), idp.close(), jira.close(), confluence.close()]);
-    if (isConfigError(error)) {
-      console.error(`crowd-sso-proxy demo: invalid configuration in ${configPath}:`);
-      for (const problem of error.problems) console.error(`  - ${problem.path}: ${problem.message}`);
-      process.exit(2);
-    }
-    throw error;
-  }
   const proxy = await createApp(config, { logLevel: (process.env.LOG_LEVEL as typeof config.logLevel | undefined) ?? 'info' });
   const address = await proxy.listen();
   const port = address.port;
@@ -93,7 +102,9 @@ async function main(): Promise<void> {
     dave    IdP only, not in Crowd      → "no account" page
 
   Open the Jira URL, sign in at the demo IdP, land on DEMO-1 signed in; then open the Confluence URL:
-  no second password prompt. Ctrl-C stops everything. The proxy's JSON log follows.
+  no second password prompt. "Log out" in either app signs you out of both and of the demo IdP (single
+  logout); ${idp.url}/logout does the same from the IdP's side. Ctrl-C stops everything. The proxy's
+  JSON log follows.
 
 `);
 

@@ -91,8 +91,13 @@ export interface LogoutExpectations {
   readonly maxAgeMs: number;
 }
 
-const malformed = (detail: string, message: string): SamlMalformedError => new SamlMalformedError(`The SAML logout message was refused: ${message}.`, { detail });
-const refuse = (detail: string, message: string): SamlConditionsError => new SamlConditionsError(`The SAML logout message was refused: ${message}.`, { detail });
+const malformed = (detail: string, message: string): SamlMalformedError =>
+  new SamlMalformedError(`The SAML logout message was refused: ${message}.`, { detail, publicMessage: 'The sign-out message from your identity provider could not be read.' });
+const refuse = (detail: string, message: string): SamlConditionsError =>
+  new SamlConditionsError(`The SAML logout message was refused: ${message}.`, {
+    detail,
+    publicMessage: 'The sign-out message from your identity provider is not valid for this site or has expired.',
+  });
 
 /** Reads the verified root element of a logout message. Throws SamlMalformedError or SamlConditionsError. */
 export function readLogoutMessage(root: Element, expect: LogoutExpectations): IncomingLogoutRequest | IncomingLogoutResponse {

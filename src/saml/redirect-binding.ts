@@ -44,8 +44,12 @@ export interface RedirectMessage {
   readonly relayState: string | undefined;
 }
 
-const malformed = (detail: string, message: string): SamlMalformedError => new SamlMalformedError(`The SAML message in the query string ${message}.`, { detail });
-const unsigned = (detail: string, message: string): SamlSignatureError => new SamlSignatureError(`The SAML message in the query string was refused: ${message}.`, { detail });
+/** Only logout messages arrive over this binding, so the page speaks of signing out. */
+const PUBLIC_UNREADABLE = 'The sign-out message from your identity provider could not be read.';
+const malformed = (detail: string, message: string): SamlMalformedError =>
+  new SamlMalformedError(`The SAML message in the query string ${message}.`, { detail, publicMessage: PUBLIC_UNREADABLE });
+const unsigned = (detail: string, message: string): SamlSignatureError =>
+  new SamlSignatureError(`The SAML message in the query string was refused: ${message}.`, { detail, publicMessage: 'The sign-out message from your identity provider could not be verified.' });
 
 /**
  * Reads a Redirect-binding message from the raw query string: exactly one SAMLRequest or SAMLResponse, a SigAlg
@@ -121,12 +125,12 @@ function inflate(base64: string, maxBytes: number): string {
       tooLarge
         ? `The SAML message in the query string inflates to more than saml.maxMessageBytes (${maxBytes}) bytes.`
         : 'The SAML message in the query string is not DEFLATE-compressed data.',
-      { detail: tooLarge ? 'too_large' : 'not_deflate', cause: error },
+      { detail: tooLarge ? 'too_large' : 'not_deflate', cause: error, publicMessage: PUBLIC_UNREADABLE },
     );
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (error) {
-    throw new SamlMalformedError('The SAML message in the query string is not UTF-8 text.', { detail: 'not_utf8', cause: error });
+    throw new SamlMalformedError('The SAML message in the query string is not UTF-8 text.', { detail: 'not_utf8', cause: error, publicMessage: PUBLIC_UNREADABLE });
   }
 }

@@ -20,7 +20,8 @@ const ALLOWED_TRANSFORMS: ReadonlySet<string> = new Set([ENVELOPED, EXC_C14N]);
 const ALLOWED_SIGNATURE_METHODS: ReadonlySet<string> = new Set([SAML_URI.rsaSha256, 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512']);
 const ALLOWED_DIGESTS: ReadonlySet<string> = new Set(['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512']);
 
-const refuse = (detail: string, message: string): SamlSignatureError => new SamlSignatureError(`The SAML message was refused: ${message}.`, { detail });
+const refuse = (detail: string, message: string): SamlSignatureError =>
+  new SamlSignatureError(`The SAML message was refused: ${message}.`, { detail, publicMessage: 'The sign-out message from your identity provider could not be verified.' });
 
 /**
  * The canonical XML of the root element as signed by one of `certPems` (without its Signature), or a

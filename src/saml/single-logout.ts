@@ -120,7 +120,10 @@ export function createSingleLogout(settings: SingleLogoutSettings): SingleLogout
         const field = message.samlRequest !== undefined ? 'SAMLRequest' : 'SAMLResponse';
         const value = message.samlRequest ?? message.samlResponse;
         if (value === undefined || (message.samlRequest !== undefined && message.samlResponse !== undefined)) {
-          throw new SamlMalformedError('The single logout post must carry exactly one SAMLRequest or SAMLResponse field.', { detail: 'message_parameter' });
+          throw new SamlMalformedError('The single logout post must carry exactly one SAMLRequest or SAMLResponse field.', {
+            detail: 'message_parameter',
+            publicMessage: PUBLIC_UNREADABLE,
+          });
         }
         const xml = decodeSamlResponse(value, settings.maxMessageBytes, field);
         signedXml = verifyRootSignature(xml, parseStrictXml(xml, refusal), certPems);
@@ -139,6 +142,8 @@ export function createSingleLogout(settings: SingleLogoutSettings): SingleLogout
   };
 }
 
+const PUBLIC_UNREADABLE = 'The sign-out message from your identity provider could not be read.';
+
 function refusal(problem: string, message: string, cause?: unknown): SamlMalformedError {
-  return new SamlMalformedError(`The SAML logout message ${message}.`, { detail: problem, cause });
+  return new SamlMalformedError(`The SAML logout message ${message}.`, { detail: problem, cause, publicMessage: PUBLIC_UNREADABLE });
 }

@@ -85,9 +85,16 @@ export function writeConfigFrom(stackConfigPath: string, file: string, change: (
   return file;
 }
 
-/** Starts the proxy and resolves once it listens, with the port it listens on. */
-export async function startListeningProxy(args: readonly string[], t: { teardown(fn: () => unknown): void }): Promise<{ proxy: ProxyProcess; port: number }> {
+/**
+ * Starts the proxy and resolves once it listens, with the port it listens on. With `workers` above 1, pass
+ * `'all workers listening'` as `readyMessage`.
+ */
+export async function startListeningProxy(
+  args: readonly string[],
+  t: { teardown(fn: () => unknown): void },
+  readyMessage = 'crowd-sso-proxy listening',
+): Promise<{ proxy: ProxyProcess; port: number }> {
   const proxy = startProxyProcess(args, t);
-  const line = await proxy.waitForLog((entry) => entry.msg === 'crowd-sso-proxy listening' || entry.msg === 'all workers listening');
+  const line = await proxy.waitForLog((entry) => entry.msg === readyMessage);
   return { proxy, port: line.port as number };
 }
