@@ -1,6 +1,6 @@
 /**
  * Entry of a benchmark server process (see bench-process.ts): starts the server its spec names, reports its port
- * and answers the runner's requests until told to close.
+ * and answers the runner's requests until told to close. Every role answers `cpu-usage` (its own process's CPU time).
  */
 import { Pool } from 'undici';
 import { startFakeCrowd, type FakeCrowd } from '../examples/demo/fake-crowd.js';
@@ -115,7 +115,7 @@ async function start(spec: BenchServerSpec): Promise<Running> {
       const address = await app.listen();
       return {
         port: address.port,
-        answer: (request) => (request.kind === 'cpu-usage' ? Promise.resolve(process.cpuUsage()) : unsupported(spec.role, request)),
+        answer: (request) => unsupported(spec.role, request),
         close: () => app.close(),
       };
     }
@@ -133,6 +133,10 @@ async function main(): Promise<void> {
   const running = await start(spec);
   process.on('message', (envelope: BenchRequestEnvelope) => {
     const { id, request } = envelope;
+    if (request.kind === 'cpu-usage') {
+      send({ kind: 'reply', id, value: process.cpuUsage() });
+      return;
+    }
     if (request.kind === 'close') {
       // Exits even if a library left a handle open: the runner waits for the exit.
       void running.close().finally(() => process.send?.({ kind: 'reply', id, value: null }, () => process.exit(0)));

@@ -38,12 +38,13 @@ function crowdCell(row: MeasuredRow): string {
 function tableRow(report: BenchReport, row: BenchRow): string {
   const group = GROUP_TITLES[row.group](report.connections[row.group]);
   const target = TARGET_TITLES[row.target];
-  if (row.kind === 'skipped') return `| ${group} | ${target} | – | – | – | – | – | | ${row.note} |`;
+  if (row.kind === 'skipped') return `| ${group} | ${target} | – | – | – | – | – | – | | ${row.note} |`;
   const base = baseline(report, row.group);
   const ratio = base === undefined ? '–' : `${(row.ratePerSecond / base.ratePerSecond).toFixed(2)}×`;
   const added = base === undefined ? '–' : `${row.p99Ms - base.p99Ms >= 0 ? '+' : ''}${ms(row.p99Ms - base.p99Ms)}`;
   const notes = [row.failures > 0 ? `${integer(row.failures)} failed` : undefined, row.note].filter((note) => note !== undefined).join('; ');
-  return `| ${group} | ${target} | ${integer(row.ratePerSecond)} | ${ratio} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${added} | ${crowdCell(row)} | ${notes} |`;
+  const cpu = row.proxyCpuUs === undefined ? '' : base?.proxyCpuUs === undefined ? integer(row.proxyCpuUs) : `${integer(row.proxyCpuUs)} (${(row.proxyCpuUs / base.proxyCpuUs).toFixed(2)}×)`;
+  return `| ${group} | ${target} | ${integer(row.ratePerSecond)} | ${ratio} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${added} | ${cpu} | ${crowdCell(row)} | ${notes} |`;
 }
 
 function targets(report: BenchReport): string[] {
@@ -82,8 +83,8 @@ export function renderReport(report: BenchReport): string {
   if (report.rows.length > 0) {
     lines.push(
       '',
-      '| load | server | req/s | × http-proxy | p50 ms | p99 ms | p99 vs http-proxy ms | Crowd calls / tokens / max per token | notes |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---|',
+      '| load | server | req/s | × http-proxy | p50 ms | p99 ms | p99 vs http-proxy ms | proxy CPU µs/req (× http-proxy) | Crowd calls / tokens / max per token | notes |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
       ...report.rows.map((row) => tableRow(report, row)),
       '',
       `Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured; the load generator (autocannon, or ws for WebSockets), the upstream, the proxy and the fake Crowd each run in their own process on 127.0.0.1. crowd-sso-proxy runs as in production: JSON access log on (written to /dev/null), Prometheus metrics on (\`admin\` listener). Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,

@@ -40,6 +40,8 @@ export interface MeasuredRow extends RowSpec {
   /** Completed requests or round trips. */
   readonly completed: number;
   readonly failures: number;
+  /** CPU time of the proxy process per request or round trip (bare http-proxy and single-process crowd-sso-proxy rows). */
+  readonly proxyCpuUs: number | undefined;
   /** Crowd token validations during the measured part (crowd-sso-proxy rows). */
   readonly crowd: CrowdCallCount | undefined;
   readonly note: string | undefined;
@@ -300,15 +302,22 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (options.warmupSeconds > 0) await run(options.warmupSeconds);
       const reusedBefore = rotation.reused;
       if (isSso) await crowd?.ask({ kind: 'crowd-mark' });
+      const proxyProcess = row.target === 'http-proxy' ? bare : isSso && row.target !== 'sso-workers' ? sso : undefined;
+      const cpuBefore = await proxyProcess?.ask({ kind: 'cpu-usage' });
       const measured = await run(options.durationSeconds);
+      const cpuAfter = await proxyProcess?.ask({ kind: 'cpu-usage' });
       const calls = isSso ? await crowd?.ask({ kind: 'crowd-calls' }) : undefined;
+      const proxyCpuUs =
+        cpuBefore === undefined || cpuAfter === undefined || measured.completed === 0
+          ? undefined
+          : (cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / measured.completed;
       const reused = rotation.reused - reusedBefore;
       const notes = [
         row.target === 'sso-burst' ? `each token sent ${BURST_REPEAT}× by ${connections} connections at once` : undefined,
         row.target === 'sso-workers' ? 'each worker has its own token cache' : undefined,
         rotation !== hits && reused > 0 ? `token pool ran out: ${reused} requests reused a token` : undefined,
       ].filter((note): note is string => note !== undefined);
-      return { ...row, kind: 'measured', ...measured, crowd: calls, note: notes.length > 0 ? notes.join('; ') : undefined };
+      return { ...row, kind: 'measured', ...measured, proxyCpuUs, crowd: calls, note: notes.length > 0 ? notes.join('; ') : undefined };
     }
   } finally {
     await Promise.allSettled(starting);

@@ -138,15 +138,18 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
     adminAddress: () => adminAddress,
     redirectAddress: () => redirectAddress,
     reload: async (next) => {
+      // Built before anything changes: a configuration that cannot be wired leaves the running one untouched.
+      const built = buildRuntime(next, { logger, stores, metrics, listenerProto: listeners.proto, ...clock });
       if (next.listen.tls !== undefined && listeners.proto === 'https') {
         try {
           await listeners.reloadTls(next.listen.tls);
         } catch (error) {
+          await built.close();
           throw new Error('cannot use listen.tls.certFile and listen.tls.keyFile; the running configuration stays', { cause: error });
         }
       }
       const previous = runtime;
-      runtime = buildRuntime(next, { logger, stores, metrics, listenerProto: listeners.proto, ...clock });
+      runtime = built;
       runtime.start();
       logger.level = options.logLevel ?? next.logLevel;
       logger.info({ apps: next.apps.map((app) => app.name) }, 'configuration reloaded');

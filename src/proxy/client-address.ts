@@ -38,8 +38,7 @@ const MAPPED_IPV4_PREFIX = '::ffff:';
  * Throws ConfigError naming every entry that is not an address or range.
  */
 export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
-  const trusted = compileAddressList(trustedProxies, 'trustedProxies');
-  const isTrusted = (address: string): boolean => trusted.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  const isTrusted = compileAddressList(trustedProxies, 'trustedProxies');
 
   return function resolveClientAddress(socketAddress, headers, listenerProto) {
     const listenerScheme: Scheme | undefined = listenerProto === 'https' ? 'https' : undefined;
@@ -108,14 +107,21 @@ function normalizeAddress(raw: string): string | undefined {
  * apps[].emergencyAccess.allowFrom. Throws ConfigError naming every entry, below `keyPath`, that is not one.
  */
 export function compileAddressMatcher(entries: readonly string[], keyPath: string): (clientIp: string) => boolean {
-  const list = compileAddressList(entries, keyPath);
+  const contains = compileAddressList(entries, keyPath);
   return (clientIp) => {
     const address = normalizeAddress(clientIp);
-    return address !== undefined && list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+    return address !== undefined && contains(address);
   };
 }
 
-function compileAddressList(entries: readonly string[], keyPath: string): BlockList {
+/** Distinct addresses whose answer is remembered (a load balancer in front means a handful of peers). */
+const MEMO_MAX_ADDRESSES = 1024;
+
+/**
+ * "Is this normalized address in `entries`?", asked on every request. BlockList.check builds a native SocketAddress
+ * per call, so answers are remembered (bounded); an empty list answers at once.
+ */
+function compileAddressList(entries: readonly string[], keyPath: string): (address: string) => boolean {
   const list = new BlockList();
   const problems: ConfigProblem[] = [];
   entries.forEach((entry, index) => {
@@ -138,5 +144,15 @@ function compileAddressList(entries: readonly string[], keyPath: string): BlockL
     list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
   });
   if (problems.length > 0) throw new ConfigError(problems);
-  return list;
+  if (entries.length === 0) return () => false;
+  const answers = new Map<string, boolean>();
+  return (address) => {
+    let answer = answers.get(address);
+    if (answer === undefined) {
+      answer = list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+      if (answers.size >= MEMO_MAX_ADDRESSES) answers.clear();
+      answers.set(address, answer);
+    }
+    return answer;
+  };
 }

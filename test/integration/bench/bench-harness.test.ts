@@ -36,6 +36,7 @@ t.test('a smoke run measures the selected rows, counts Crowd calls and renders t
     t.ok(row.completed > 0, `${id}: completed requests`);
     t.equal(row.failures, 0, `${id}: no failed request`);
     t.ok(row.p99Ms >= row.p50Ms, `${id}: p99 ≥ p50`);
+    t.ok(row.proxyCpuUs !== undefined && row.proxyCpuUs > 0, `${id}: CPU of the proxy process per request`);
   }
 
   const nginx = report.rows.find((row) => row.id === 'small/nginx');

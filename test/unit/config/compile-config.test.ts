@@ -39,11 +39,12 @@ t.test('the defaults applied equal the defaults the schema shows in editors', as
 t.test('a minimal configuration gets every default, in milliseconds where the runtime wants them', async (t) => {
   const dir = t.testdir(demoKeyFiles());
   const config = await compiled(dir, minimalConfig());
-  t.same(config.listen, { host: '0.0.0.0', port: 8080, tls: undefined });
+  t.same(config.listen, { host: '0.0.0.0', port: 8080, tls: undefined, httpRedirect: undefined, hsts: undefined });
   t.equal(config.publicScheme, 'http');
   t.equal(config.pathPrefix, '/_sso');
   t.same(config.trustedProxies, []);
   t.equal(config.logLevel, 'info');
+  t.same({ shutdownGraceMs: config.shutdownGraceMs, watchConfig: config.watchConfig, workers: config.workers }, { shutdownGraceMs: 25_000, watchConfig: false, workers: 1 });
   t.equal(config.configDir, dir);
   t.same(Buffer.from(config.stateSecret).toString('utf8'), STATE_SECRET);
   t.same(config.apps.map((a) => [a.name, a.hosts, a.upstream.href, a.startPath, a.upstreamTimeoutMs]), [['jira', ['jira.example.com'], 'http://127.0.0.1:8080/', '/', 300_000]]);
@@ -108,6 +109,21 @@ t.test('TLS in the proxy switches the port and public scheme defaults; files and
   t.equal(config.saml.spPrivateKey, keys['sp.key']!.trimEnd());
   t.equal(config.saml.spCertificate, keys['sp.crt']!.trimEnd());
   t.equal(config.saml.signAuthnRequests, true, 'signing defaults to on when an SP key is set');
+});
+
+t.test('HTTPS extras: the redirect listener binds listen.host unless told otherwise; HSTS defaults to one year', async (t) => {
+  const dir = t.testdir(demoKeyFiles());
+  const tls = { certFile: 'sp.crt', keyFile: 'sp.key' };
+  const config = await compiled(dir, withChanges(minimalConfig(), { listen: { host: '10.0.0.5', tls, httpRedirect: { port: 80 }, hsts: {} } }));
+  t.same(config.listen.httpRedirect, { host: '10.0.0.5', port: 80 });
+  t.same(config.listen.hsts, { maxAgeSeconds: 31_536_000, includeSubDomains: false });
+  const explicit = await compiled(
+    dir,
+    withChanges(minimalConfig(), { listen: { tls, httpRedirect: { host: '::', port: 8080 }, hsts: { maxAgeSeconds: 0, includeSubDomains: true } }, workers: 0, shutdownGraceSeconds: 0 }),
+  );
+  t.same(explicit.listen.httpRedirect, { host: '::', port: 8080 });
+  t.same(explicit.listen.hsts, { maxAgeSeconds: 0, includeSubDomains: true });
+  t.same([explicit.workers, explicit.shutdownGraceMs], [0, 0]);
 });
 
 t.test('a metadata file path becomes absolute', async (t) => {
