@@ -143,7 +143,7 @@ function proxyConfig(crowdPort: number, upstreamPort: number, listen: { port: nu
 /** Cookie rotations: every request of a row takes its Crowd token from one of these. */
 interface TokenRotation {
   next(): string;
-  /** Tokens handed out more than once because the pool ran out (cache-miss rows only). */
+  /** Requests that got a token already handed out, because the pool ran out (matters for the cache-miss rows only). */
   readonly reused: number;
 }
 
@@ -152,7 +152,7 @@ function roundRobin(tokens: readonly string[], repeat = 1): TokenRotation {
   return {
     next: () => tokens[Math.floor(index++ / repeat) % tokens.length] as string,
     get reused() {
-      return Math.max(0, Math.floor(index / repeat) - tokens.length);
+      return Math.max(0, index - tokens.length * repeat);
     },
   };
 }
@@ -203,6 +203,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const missTokensWanted = needs('sso-miss') ? Math.ceil(MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) : 0;
     const burstTokensWanted = needs('sso-burst') ? Math.ceil((MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) / BURST_REPEAT) : 0;
+    // Rows without crowd-sso-proxy send cookies of the same shape, so that every row costs the load generator the same.
     let hitTokens: readonly string[] = Array.from({ length: hitTokenCount }, (_, index) => `unused${String(index).padStart(18, '0')}`);
     let missTokens: readonly string[] = [];
     let burstTokens: readonly string[] = [];
