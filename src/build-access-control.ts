@@ -38,7 +38,6 @@ export interface AccessControlDeps {
 export interface AccessControl {
   readonly gate: AppGate;
   readonly slo: SloEndpoint;
-  readonly policies: ReadonlyMap<string, AppPolicy>;
 }
 
 /** Throws ConfigError when an app's emergencyAccess.allowFrom cannot be compiled. */
@@ -96,5 +95,5 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     cookieConfig,
     logoutRedirectUrl: config.logout.redirectUrl,
   });
-  return { gate, slo, policies };
+  return { gate, slo };
 }

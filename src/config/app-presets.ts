@@ -142,5 +142,3 @@ export const APP_PRESETS: Readonly<Record<AppPresetName, AppPreset>> = Object.fr
   bamboo: BAMBOO,
   fisheye: FISHEYE,
 });
-
-export const APP_PRESET_NAMES = Object.freeze(Object.keys(APP_PRESETS)) as readonly AppPresetName[];

@@ -17,12 +17,13 @@ import type { Logger } from '../observability/logger.js';
 import type { AccessDecision } from '../observability/metrics.js';
 import { hasAppCredentials } from '../policy/app-credentials.js';
 import type { AppPolicy, Decision, PathMatch, SessionState } from '../policy/app-policy.js';
-import { isBrowserNavigation, isDocumentRequest } from '../policy/request-kind.js';
+import { isBrowserNavigation, requestKindFacts } from '../policy/request-kind.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import { SIGNED_OUT_MARKER } from '../policy/signed-out-marker.js';
 import { findCookie, findCookieValues, removeCookie, rewriteCookieHeader } from '../proxy/cookie-header.js';
-import type { ForwardContext, Forwarder, ResponseRewrite } from '../proxy/forwarder.js';
-import { SIGNED_OUT_MESSAGES, samlMessageResponse, sendPlain, signedOutResponse, type PlainResponse } from './logout-responses.js';
+import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
+import { createAppLogout } from './app-logout.js';
+import { SIGNED_OUT_MESSAGES, sendPlain, signInLink, signedOutResponse } from './logout-responses.js';
 import { redirect, sendJson } from './respond.js';
 
 /** The request facts the gate reads, and the access-log fields it fills in (the request entry's context). */
@@ -65,6 +66,8 @@ interface SessionFacts {
   readonly state: SessionState;
 }
 
+const ABSOLUTE_URL = /^https?:\/\//i;
+
 const NO_SESSION: SessionFacts = Object.freeze({ cookie: undefined, candidates: [], authenticated: undefined, state: 'none' });
 
 const UNAUTHENTICATED_MESSAGES: Readonly<Record<string, string>> = {
@@ -100,6 +103,13 @@ const METRIC_DECISION: Readonly<Record<Decision['kind'], AccessDecision>> = {
 
 export function createAppGate(deps: AppGateDeps) {
   const { logger } = deps;
+  const appLogout = createAppLogout({
+    logger,
+    forwarder: deps.forwarder,
+    logout: deps.logout,
+    logoutRedirectUrl: deps.logoutRedirectUrl,
+    crowdCookies: (req) => crowdCookies(req),
+  });
 
   function policyOf(app: AppConfig): AppPolicy {
     const policy = deps.policies.get(app.name);
@@ -178,7 +188,7 @@ export function createAppGate(deps: AppGateDeps) {
       for (const name of app.returnParameters) {
         const wanted = query.get(name);
         // Confluence sometimes names a page without its leading slash.
-        const candidate = wanted === null || wanted.startsWith('/') || /^https?:\/\//i.test(wanted) ? wanted : `/${wanted}`;
+        const candidate = wanted === null || wanted.startsWith('/') || ABSOLUTE_URL.test(wanted) ? wanted : `/${wanted}`;
         const resolved = candidate === null ? undefined : deps.returnUrls.resolve(candidate, host);
         if (resolved !== undefined) return resolved;
       }
@@ -188,7 +198,7 @@ export function createAppGate(deps: AppGateDeps) {
   }
 
   function signInHref(ctx: GateContext, app: AppConfig): string {
-    return `${deps.pathPrefix}/login?return=${encodeURIComponent(deps.returnUrls.absolute(ctx.host as string, app.startPath))}`;
+    return signInLink(deps.pathPrefix, deps.returnUrls.absolute(ctx.host as string, app.startPath));
   }
 
   async function act(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, match: PathMatch, session: SessionFacts, decision: Decision): Promise<void> {
@@ -246,64 +256,16 @@ export function createAppGate(deps: AppGateDeps) {
           { detail: 'emergency_access_refused', publicMessage: 'Signing in without single sign-on is not available from here.' },
         );
       case 'logout':
-        logoutThroughApp(req, res, ctx, app);
+        ctx.forwardedAtMs = performance.now();
+        appLogout.handle(req, res, forwardContext(ctx, app, undefined), { reqId: ctx.reqId, user: ctx.user, signInHref: signInHref(ctx, app) });
         return;
     }
-  }
-
-  /** The app's logout URL: forwarded; then the SSO session ends, cookies go, and the IdP is asked to log out too. */
-  function logoutThroughApp(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig): void {
-    const document = isDocumentRequest({
-      method: req.method,
-      accept: req.headers.accept,
-      secFetchMode: headerText(req.headers['sec-fetch-mode']),
-      secFetchDest: headerText(req.headers['sec-fetch-dest']),
-      xRequestedWith: headerText(req.headers['x-requested-with']),
-    });
-    const crossSite = req.headers['sec-fetch-site'] === 'cross-site';
-    ctx.forwardedAtMs = performance.now();
-    if (crossSite) {
-      // Another site cannot end the user's SSO session (logout CSRF); the app applies its own XSRF check.
-      logger.info({ reqId: ctx.reqId, host: ctx.host, app: app.name, decision: 'forward', reason: 'cross_site_logout' }, 'a logout request from another site was forwarded without ending the SSO session');
-      deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
-      return;
-    }
-    const tokensPromise = crowdCookies(req);
-    deps.forwarder.forwardWithRewrite(req, res, forwardContext(ctx, app, undefined), async (upstream): Promise<ResponseRewrite> => {
-      try {
-        const ended = await deps.logout.endSessions((await tokensPromise).slice(0, 3));
-        const setCookies = await deps.logout.logoutCookies();
-        const user = ended.records[0]?.username ?? ctx.user;
-        logger.info(
-          { reqId: ctx.reqId, host: ctx.host, app: app.name, event: 'logout', user, upstreamStatus: upstream.statusCode, sessions: ended.tokens.length, failures: ended.failures },
-          ended.failures.length === 0 ? 'logout: the SSO session was ended' : `logout: the SSO session may not have been ended everywhere (${ended.failures.join('; ')})`,
-        );
-        // XHR and fetch get the app's answer; only a page can be sent on to the IdP.
-        if (!document) return { kind: 'pass', setCookies };
-        const record = ended.records[0];
-        if (record !== undefined) {
-          const message = await deps.logout.startSingleLogout(record, deps.logoutRedirectUrl);
-          if (message.binding !== 'none') return replace(samlMessageResponse(message), setCookies);
-          logger.info({ reqId: ctx.reqId, host: ctx.host, app: app.name, reason: 'slo_unavailable' }, `logout: no single logout at the IdP: ${message.reason}`);
-        }
-        return replace(signedOutResponse({ requestId: ctx.reqId, redirectUrl: deps.logoutRedirectUrl, signInHref: signInHref(ctx, app), message: SIGNED_OUT_MESSAGES.here }), setCookies);
-      } catch (error) {
-        logger.error({ reqId: ctx.reqId, host: ctx.host, app: app.name, event: 'logout', err: error }, 'logout: ending the SSO session failed; the application answered as usual');
-        return { kind: 'pass', setCookies: [] };
-      }
-    });
   }
 
   return {
     async handle(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig): Promise<void> {
       const policy = policyOf(app);
-      const navigation = isBrowserNavigation({
-        method: req.method,
-        accept: req.headers.accept,
-        secFetchMode: headerText(req.headers['sec-fetch-mode']),
-        secFetchDest: headerText(req.headers['sec-fetch-dest']),
-        xRequestedWith: headerText(req.headers['x-requested-with']),
-      });
+      const navigation = isBrowserNavigation(requestKindFacts(req.method, req.headers));
       if (policy.observe) {
         let outcome: { match: PathMatch; decision: Decision } | { error: unknown };
         try {
@@ -353,10 +315,7 @@ export function createAppGate(deps: AppGateDeps) {
 
 export type AppGate = ReturnType<typeof createAppGate>;
 
-function replace(response: PlainResponse, setCookies: readonly string[]): ResponseRewrite {
-  return { kind: 'replace', status: response.status, headers: response.headers, body: response.body, setCookies };
-}
-
+/** A header's value (the first, when repeated). */
 function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }

@@ -56,3 +56,8 @@ export function sendPlain(res: ServerResponse, response: PlainResponse, setCooki
   });
   res.end(response.body);
 }
+
+/** The "Sign in again" link of the signed-out page: `/_sso/login?return=…` on the same host. */
+export function signInLink(pathPrefix: string, returnUrl: string): string {
+  return `${pathPrefix}/login?return=${encodeURIComponent(returnUrl)}`;
+}

@@ -25,7 +25,7 @@ interface CompiledRule {
   readonly result: AccessRuleMatch;
 }
 
-export const DEFAULT_RULE_MATCH: AccessRuleMatch = Object.freeze({ kind: 'required', source: 'default' });
+const DEFAULT_RULE_MATCH: AccessRuleMatch = Object.freeze({ kind: 'required', source: 'default' });
 
 /** `/rest` matches /rest and /rest/…; `/rest/` matches /rest/… only: prefixes end on a segment boundary. */
 function compileRule(rule: AccessRule): CompiledRule {

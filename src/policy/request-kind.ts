@@ -11,6 +11,21 @@ export interface RequestKindFacts {
   readonly xRequestedWith: string | undefined;
 }
 
+/** The facts from a request's method and headers (a repeated header counts with its first value). */
+export function requestKindFacts(method: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): RequestKindFacts {
+  return {
+    method,
+    accept: first(headers.accept),
+    secFetchMode: first(headers['sec-fetch-mode']),
+    secFetchDest: first(headers['sec-fetch-dest']),
+    xRequestedWith: first(headers['x-requested-with']),
+  };
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export function isBrowserNavigation(facts: RequestKindFacts): boolean {
   if (facts.method !== 'GET' && facts.method !== 'HEAD') return false;
   return isDocumentRequest(facts);

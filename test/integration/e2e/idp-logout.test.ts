@@ -9,6 +9,7 @@ import type { IdpOutgoingMessage } from '../../../examples/demo/demo-idp.js';
 import { demoKeysDir, readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
 import { parseLogoutRequestXml } from '../../../examples/demo/saml-response.js';
 import { readRedirectMessage } from '../../../src/saml/redirect-binding.js';
+import { SAML_URI } from '../../../src/saml/saml-uris.js';
 import type { Browser, BrowserResponse } from '../../support/browser.js';
 import { HTML, post, response, startLogin } from '../../support/saml-login.js';
 import { HOSTS, SP_SLO_URL, startStack, type Stack } from '../../support/stack.js';
@@ -76,6 +77,11 @@ t.test('Redirect binding: exactly the named SAML session ends, and a signed Logo
 
   const api = await b.request(`http://${HOSTS.echo}/rest/x`, { headers: { accept: 'application/json', 'x-forwarded-for': '10.0.0.2' } });
   t.equal(api.status, 200, 'the other session still works');
+
+  const metadata = await b.request(`http://${HOSTS.confluence}/_sso/saml/metadata`);
+  for (const binding of [SAML_URI.bindingRedirect, SAML_URI.bindingPost]) {
+    t.match(metadata.body, `<md:SingleLogoutService Binding="${binding}" Location="${SP_SLO_URL}"/>`, `the SP metadata lists the SLO URL (${binding.split(':').pop()})`);
+  }
 });
 
 t.test('POST binding without SessionIndex: every session of that NameID ends', async (t) => {

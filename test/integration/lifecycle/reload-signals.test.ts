@@ -1,6 +1,6 @@
 /**
  * `serve` as a real process: SIGHUP reloads the configuration file; an invalid file is refused with one log line
- * per problem while the running configuration keeps serving; `watchConfig` / `--watch` reload on a file change.
+ * per problem while the running configuration keeps serving; `watchConfig` reloads on a file change.
  */
 import { join } from 'node:path';
 import t from 'tap';
@@ -65,21 +65,6 @@ t.test('SIGHUP: an invalid file is refused and the old configuration serves; a v
   t.ok(proxy.logs.some((line) => line.msg === 'reloading the configuration' && line.trigger === 'file change'));
   t.equal((await browser.request(`http://${DOCS}/page`)).status, 200, 'a saved change applies without a signal');
 
-  proxy.kill('SIGTERM');
-  t.equal((await proxy.exited).code, 0);
-});
-
-t.test('--watch reloads on a file change whatever watchConfig says', async (t) => {
-  const stack = await startStack(t);
-  const file = join(t.testdir(), 'proxy.config.json');
-  writeConfigFrom(stack.configPath, file);
-  const { proxy, port } = await startListeningProxy(['serve', '-c', file, '--watch'], t);
-  await proxy.waitForLog((line) => line.msg === 'watching the configuration file: a change reloads it');
-  const reloaded = nextReload(proxy);
-  writeConfigFrom(stack.configPath, file, addApp(stack, 'wiki', WIKI));
-  await reloaded;
-  const browser = new Browser((hostname) => (hostname.endsWith('.sso.test') ? port : undefined));
-  t.equal((await browser.request(`http://${WIKI}/`, { headers: HTML })).status, 302, 'the new host is served (a login starts)');
   proxy.kill('SIGTERM');
   t.equal((await proxy.exited).code, 0);
 });

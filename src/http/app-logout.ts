@@ -1,0 +1,77 @@
+/**
+ * A request to an app's logout URL: forwarded to the app as usual; when its answer comes back the SSO session ends
+ * (Crowd, token cache, session record), Crowd's cookie is cleared and the signed-out marker set, and a page
+ * navigation is sent on to the IdP with a signed LogoutRequest (single logout) or to the signed-out page.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LogoutFlow } from '../flows/logout.js';
+import type { Logger } from '../observability/logger.js';
+import { isDocumentRequest, requestKindFacts } from '../policy/request-kind.js';
+import type { ForwardContext, Forwarder, ResponseRewrite } from '../proxy/forwarder.js';
+import { SIGNED_OUT_MESSAGES, samlMessageResponse, signedOutResponse, type PlainResponse } from './logout-responses.js';
+
+export interface AppLogoutDeps {
+  readonly logger: Logger;
+  readonly forwarder: Forwarder;
+  readonly logout: LogoutFlow;
+  /** logout.redirectUrl */
+  readonly logoutRedirectUrl: string | undefined;
+  /** The request's Crowd cookie values. */
+  readonly crowdCookies: (req: IncomingMessage) => Promise<string[]>;
+}
+
+export interface LogoutRequestInfo {
+  readonly reqId: string;
+  /** The Crowd user, when the gate knows it. */
+  readonly user: string | undefined;
+  /** The signed-out page's "Sign in again" link. */
+  readonly signInHref: string;
+}
+
+/** Browsers hold a stale host-only cookie beside the domain one at most; a few are ended, never unbounded input. */
+const MAX_TOKENS = 3;
+
+export function createAppLogout(deps: AppLogoutDeps) {
+  const { logger } = deps;
+
+  return {
+    handle(req: IncomingMessage, res: ServerResponse, forward: ForwardContext, info: LogoutRequestInfo): void {
+      const fields = { reqId: info.reqId, host: forward.host, app: forward.app.name };
+      if (req.headers['sec-fetch-site'] === 'cross-site') {
+        // Another site cannot end the user's SSO session (logout CSRF); the app applies its own XSRF check.
+        logger.info({ ...fields, decision: 'forward', reason: 'cross_site_logout' }, 'a logout request from another site was forwarded without ending the SSO session');
+        deps.forwarder.forward(req, res, forward);
+        return;
+      }
+      const document = isDocumentRequest(requestKindFacts(req.method, req.headers));
+      const tokens = deps.crowdCookies(req);
+      deps.forwarder.forwardWithRewrite(req, res, forward, async (upstream): Promise<ResponseRewrite> => {
+        try {
+          const ended = await deps.logout.endSessions((await tokens).slice(0, MAX_TOKENS));
+          const setCookies = await deps.logout.logoutCookies();
+          logger.info(
+            { ...fields, event: 'logout', user: ended.records[0]?.username ?? info.user, upstreamStatus: upstream.statusCode, sessions: ended.tokens.length, failures: ended.failures },
+            ended.failures.length === 0 ? 'logout: the SSO session was ended' : `logout: the SSO session may not have been ended everywhere (${ended.failures.join('; ')})`,
+          );
+          // XHR and fetch get the app's answer; only a page can be sent on to the IdP.
+          if (!document) return { kind: 'pass', setCookies };
+          const record = ended.records[0];
+          if (record !== undefined) {
+            const message = await deps.logout.startSingleLogout(record, deps.logoutRedirectUrl);
+            if (message.binding !== 'none') return replace(samlMessageResponse(message), setCookies);
+            logger.info({ ...fields, reason: 'slo_unavailable' }, `logout: no single logout at the IdP: ${message.reason}`);
+          }
+          const signedOut = signedOutResponse({ requestId: info.reqId, redirectUrl: deps.logoutRedirectUrl, signInHref: info.signInHref, message: SIGNED_OUT_MESSAGES.here });
+          return replace(signedOut, setCookies);
+        } catch (error) {
+          logger.error({ ...fields, event: 'logout', err: error }, 'logout: ending the SSO session failed; the application answered as usual');
+          return { kind: 'pass', setCookies: [] };
+        }
+      });
+    },
+  };
+}
+
+function replace(response: PlainResponse, setCookies: readonly string[]): ResponseRewrite {
+  return { kind: 'replace', status: response.status, headers: response.headers, body: response.body, setCookies };
+}
