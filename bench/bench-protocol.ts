@@ -9,14 +9,8 @@ export type BenchServerSpec =
   /** No server: answers `token-memory` (started with --expose-gc). */
   | { readonly role: 'probe' };
 
-export interface CrowdCallCount {
-  /** `POST /session/{token}` calls since the last `crowd-mark`. */
-  readonly validateCalls: number;
-  /** Distinct tokens among them. */
-  readonly distinctTokens: number;
-  /** The most calls any one token got. */
-  readonly maxCallsPerToken: number;
-}
+/** `POST /session/{token}` calls since the last `crowd-mark`: each token validated, and how often. */
+export type CrowdValidations = readonly (readonly [token: string, calls: number])[];
 
 export interface TokenMemoryOptions {
   readonly tokens: number;
@@ -44,7 +38,7 @@ export interface TokenMemoryResult {
 export interface BenchReplies {
   readonly 'cpu-usage': NodeJS.CpuUsage;
   readonly 'crowd-mark': null;
-  readonly 'crowd-calls': CrowdCallCount;
+  readonly 'crowd-calls': CrowdValidations;
   readonly 'crowd-sessions': readonly string[];
   readonly 'crowd-latency': null;
   readonly 'token-memory': TokenMemoryResult;

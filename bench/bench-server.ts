@@ -8,7 +8,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { startBareHttpProxy } from './bare-http-proxy.js';
 import { startBenchUpstream } from './bench-upstream.js';
-import type { BenchReplies, BenchRequest, BenchRequestEnvelope, BenchServerMessage, BenchServerSpec, CrowdCallCount } from './bench-protocol.js';
+import type { BenchReplies, BenchRequest, BenchRequestEnvelope, BenchServerMessage, BenchServerSpec, CrowdValidations } from './bench-protocol.js';
 import { measureTokenMemory } from './token-memory.js';
 
 interface Running {
@@ -27,19 +27,15 @@ function unsupported(role: string, request: BenchRequest): never {
   throw new Error(`the ${role} process does not answer "${request.kind}"`);
 }
 
-function countValidations(crowd: FakeCrowd, from: number): CrowdCallCount {
+function countValidations(crowd: FakeCrowd, from: number): CrowdValidations {
   const perToken = new Map<string, number>();
-  let validateCalls = 0;
   for (let index = from; index < crowd.calls.length; index += 1) {
     const call = crowd.calls[index];
     if (call === undefined || call.method !== 'POST' || !call.path.startsWith('/session/')) continue;
-    validateCalls += 1;
     const token = call.path.slice('/session/'.length).split('?')[0] as string;
     perToken.set(token, (perToken.get(token) ?? 0) + 1);
   }
-  let maxCallsPerToken = 0;
-  for (const calls of perToken.values()) maxCallsPerToken = Math.max(maxCallsPerToken, calls);
-  return { validateCalls, distinctTokens: perToken.size, maxCallsPerToken };
+  return [...perToken];
 }
 
 /** Sessions made through the fake Crowd's own REST API, as the proxy's ACS makes them. */

@@ -1,9 +1,10 @@
 /**
- * One HTTP load row: autocannon (in this process) against a local server for a bounded time, with a Cookie
- * header chosen per request (so every row pays the same load-generator cost) and exact latency percentiles.
+ * One slice of an HTTP load row: autocannon (in this process) against a local server for a bounded time, with a
+ * Cookie header chosen per request (so every row pays the same load-generator cost). Latencies of 2xx responses go
+ * into the row's recorder.
  */
 import autocannon from 'autocannon';
-import { createLatencyRecorder } from './latency-recorder.js';
+import type { LatencyRecorder } from './latency-recorder.js';
 
 export interface HttpLoadOptions {
   /** `http://127.0.0.1:<port><path>` */
@@ -16,17 +17,15 @@ export interface HttpLoadOptions {
   readonly requests?: number;
   /** The Cookie header of the next request. */
   readonly nextCookieHeader: () => string;
+  readonly latencies: LatencyRecorder;
 }
 
-export interface HttpLoadResult {
-  readonly requestsPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  /** Completed 2xx responses. */
-  readonly okResponses: number;
-  /** Responses that were not 2xx, connection errors and timeouts. */
+export interface LoadSlice {
+  /** Completed 2xx responses (or WebSocket round trips). */
+  readonly completed: number;
+  /** Responses that were not 2xx, connection errors and timeouts (or WebSockets closed early). */
   readonly failures: number;
-  readonly bytesPerSecond: number;
+  readonly elapsedSeconds: number;
 }
 
 /** What a browser sends besides the Crowd cookie; the proxy has to scan past it. */
@@ -36,9 +35,9 @@ const BROWSER_HEADERS = {
   'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
 } as const;
 
-export async function measureHttp(options: HttpLoadOptions): Promise<HttpLoadResult> {
-  const latencies = createLatencyRecorder();
+export async function measureHttp(options: HttpLoadOptions): Promise<LoadSlice> {
   const headers = { ...BROWSER_HEADERS, host: options.host };
+  const startedAtMs = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -53,18 +52,13 @@ export async function measureHttp(options: HttpLoadOptions): Promise<HttpLoadRes
       (error, done) => (error ? reject(error) : resolve(done)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
-      if (statusCode >= 200 && statusCode < 300) latencies.record(responseTimeMs);
+      if (statusCode >= 200 && statusCode < 300) options.latencies.record(responseTimeMs);
     });
   });
-  const summary = latencies.summary();
-  const seconds = result.duration > 0 ? result.duration : options.durationSeconds;
   return {
-    requestsPerSecond: result['2xx'] / seconds,
-    p50Ms: summary.p50Ms,
-    p99Ms: summary.p99Ms,
-    okResponses: result['2xx'],
+    completed: result['2xx'],
     // autocannon counts timeouts among its errors.
     failures: result.non2xx + result.errors,
-    bytesPerSecond: result.throughput.total / seconds,
+    elapsedSeconds: (performance.now() - startedAtMs) / 1000,
   };
 }

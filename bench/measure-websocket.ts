@@ -1,9 +1,10 @@
 /**
- * One WebSocket row: `connections` sockets, each sending a message and waiting for its echo before sending the
- * next, for a bounded time. Reports round trips per second and their latency.
+ * One slice of a WebSocket row: `connections` sockets, each sending a message and waiting for its echo before
+ * sending the next, for a bounded time. Round-trip latencies go into the row's recorder.
  */
 import WebSocket from 'ws';
-import { createLatencyRecorder } from './latency-recorder.js';
+import type { LatencyRecorder } from './latency-recorder.js';
+import type { LoadSlice } from './measure-http.js';
 
 export interface WebSocketLoadOptions {
   /** `ws://127.0.0.1:<port>/<path>` */
@@ -13,14 +14,7 @@ export interface WebSocketLoadOptions {
   readonly connections: number;
   readonly durationSeconds: number;
   readonly messageBytes: number;
-}
-
-export interface WebSocketLoadResult {
-  readonly roundTripsPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly roundTrips: number;
-  readonly failures: number;
+  readonly latencies: LatencyRecorder;
 }
 
 const OPEN_TIMEOUT_MS = 10_000;
@@ -38,9 +32,10 @@ function open(options: WebSocketLoadOptions): Promise<WebSocket> {
   });
 }
 
-export async function measureWebSocket(options: WebSocketLoadOptions): Promise<WebSocketLoadResult> {
+export async function measureWebSocket(options: WebSocketLoadOptions): Promise<LoadSlice> {
   const sockets = await Promise.all(Array.from({ length: options.connections }, () => open(options)));
-  const latencies = createLatencyRecorder();
+  const { latencies } = options;
+  let roundTrips = 0;
   const message = Buffer.alloc(options.messageBytes, 0x62);
   let failures = 0;
   const startedAtMs = performance.now();
@@ -57,6 +52,7 @@ export async function measureWebSocket(options: WebSocketLoadOptions): Promise<W
           socket.on('message', () => {
             const nowMs = performance.now();
             latencies.record(nowMs - sentAtMs);
+            roundTrips += 1;
             if (nowMs < deadlineMs) send();
             else resolve();
           });
@@ -71,12 +67,5 @@ export async function measureWebSocket(options: WebSocketLoadOptions): Promise<W
   );
   const elapsedSeconds = (performance.now() - startedAtMs) / 1000;
   for (const socket of sockets) socket.terminate();
-  const summary = latencies.summary();
-  return {
-    roundTripsPerSecond: summary.count / elapsedSeconds,
-    p50Ms: summary.p50Ms,
-    p99Ms: summary.p99Ms,
-    roundTrips: summary.count,
-    failures,
-  };
+  return { completed: roundTrips, failures, elapsedSeconds };
 }

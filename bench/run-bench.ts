@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { readDemoKeyPair } from '../examples/demo/demo-keys.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { packageFilePath } from '../src/config/package-file.js';
-import type { CrowdCallCount, TokenMemoryResult } from './bench-protocol.js';
+import type { TokenMemoryResult } from './bench-protocol.js';
+import type { BenchProcess } from './bench-process.js';
 import { startBenchProcess } from './bench-process.js';
+import { createLatencyRecorder, type LatencyRecorder } from './latency-recorder.js';
 import { DOWNLOAD_PATH } from './bench-upstream.js';
 import { startCliProxy } from './cli-proxy.js';
 import { freePort } from './free-port.js';
-import { measureHttp } from './measure-http.js';
+import { measureHttp, type LoadSlice } from './measure-http.js';
 import { measureLoginCost, type LoginCostResult } from './measure-login-cost.js';
 import { measureWebSocket } from './measure-websocket.js';
 import { findNginx, startNginxProxy } from './nginx-proxy.js';
@@ -29,6 +31,15 @@ export interface RowSpec {
   readonly id: string;
   readonly group: RowGroup;
   readonly target: RowTarget;
+}
+
+export interface CrowdCallCount {
+  /** `POST /session/{token}` validations the fake Crowd received. */
+  readonly validateCalls: number;
+  /** Distinct tokens among them. */
+  readonly distinctTokens: number;
+  /** The most validations any one token got. */
+  readonly maxCallsPerToken: number;
 }
 
 export interface MeasuredRow extends RowSpec {
@@ -55,7 +66,10 @@ export interface SkippedRow extends RowSpec {
 export type BenchRow = MeasuredRow | SkippedRow;
 
 export interface BenchOptions {
+  /** Measured seconds per row, in `rounds` slices interleaved with the other rows of its group. */
   readonly durationSeconds: number;
+  /** Slices per row (default 4): rows of a group take turns, so that a disturbance hits them alike. */
+  readonly rounds?: number;
   readonly warmupSeconds: number;
   /** Row ids to run (default: all). */
   readonly rows?: readonly string[];
@@ -72,7 +86,7 @@ export interface BenchOptions {
 
 export interface BenchReport {
   readonly machine: string;
-  readonly options: Omit<BenchOptions, 'progress' | 'rows' | 'signedInUsers'>;
+  readonly options: Omit<BenchOptions, 'progress' | 'rows' | 'signedInUsers' | 'rounds'> & { readonly rounds: number };
   readonly connections: Readonly<Record<RowGroup, number>>;
   readonly cacheTtlSeconds: number;
   /** Signed-in users whose tokens the cache-hit rows rotate through. */
@@ -102,6 +116,7 @@ const PROXY_APP = { name: 'crowd-sso-proxy', password: 'bench-application-passwo
 const SP_ENTITY_ID = 'http://bench.test/_sso/saml/metadata';
 const IDP_ENTITY_ID = 'http://idp.bench.test/metadata';
 const SIGNED_IN_USERS = 1_000;
+const ROUNDS = 4;
 /** Each token of the burst row is sent this many times in a row, by as many connections at once. */
 const BURST_REPEAT = 16;
 /** Upper bound on the cache-miss row's rate, to size its pool of never-seen tokens. */
@@ -147,6 +162,25 @@ interface TokenRotation {
   readonly reused: number;
 }
 
+/** A row being measured: its load settings and what its slices added up to so far. */
+interface RowRun {
+  readonly row: RowSpec;
+  readonly port: number;
+  readonly rotation: TokenRotation;
+  readonly connections: number;
+  /** The proxy process whose CPU time is measured, when the row has one that answers over IPC. */
+  readonly proxy: BenchProcess | undefined;
+  readonly countsCrowd: boolean;
+  readonly latencies: LatencyRecorder;
+  completed: number;
+  failures: number;
+  seconds: number;
+  cpuUs: number;
+  /** Token → validations the fake Crowd received for it during this row's slices. */
+  readonly validations: Map<string, number>;
+  reused: number;
+}
+
 function roundRobin(tokens: readonly string[], repeat = 1): TokenRotation {
   let index = 0;
   return {
@@ -177,6 +211,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   };
   const progress = options.progress;
   const hitTokenCount = options.signedInUsers ?? SIGNED_IN_USERS;
+  const rounds = options.rounds ?? ROUNDS;
 
   try {
     const cacheDefaults = await defaultCacheSettings(dir);
@@ -233,15 +268,24 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
 
     const rows: BenchRow[] = [];
-    for (const row of selected) {
-      const port = portOf(row.target);
-      if (typeof port === 'string') {
-        rows.push({ ...row, kind: 'skipped', note: port });
-        continue;
+    for (const group of Object.keys(GROUPS) as RowGroup[]) {
+      const groupRows = selected.filter((row) => row.group === group);
+      const running: RowRun[] = [];
+      for (const row of groupRows) {
+        const port = portOf(row.target);
+        if (typeof port === 'string') rows.push({ ...row, kind: 'skipped', note: port });
+        else running.push(await prepareRow(row, port));
       }
-      progress(`row ${row.id}`);
-      rows.push(await measureRow(row, port));
+      for (let round = 0; round < rounds; round += 1) {
+        for (const run of running) {
+          progress(`row ${run.row.id}, slice ${round + 1} of ${rounds}`);
+          await measureSlice(run);
+        }
+      }
+      rows.push(...running.map(finishRow));
     }
+    const order = (row: BenchRow): number => ALL_ROWS.findIndex((candidate) => candidate.id === row.id);
+    rows.sort((a, b) => order(a) - order(b));
 
     let login: LoginCostResult | undefined;
     if (options.logins > 0 && sso !== undefined) {
@@ -266,7 +310,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     return {
       machine: describeMachine(),
-      options: { durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, memoryTokens: options.memoryTokens, logins: options.logins, crowdLatencyMs: options.crowdLatencyMs },
+      options: { durationSeconds: options.durationSeconds, rounds, warmupSeconds: options.warmupSeconds, memoryTokens: options.memoryTokens, logins: options.logins, crowdLatencyMs: options.crowdLatencyMs },
       connections: CONNECTIONS,
       cacheTtlSeconds: cacheDefaults.ttlMs / 1000,
       hitTokens: hitTokenCount,
@@ -275,50 +319,85 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       login,
     };
 
-    async function measureRow(row: RowSpec, port: number): Promise<MeasuredRow> {
+    /** Primes the cache (cache-hit rows) and warms the row up; nothing of this is measured. */
+    async function prepareRow(row: RowSpec, port: number): Promise<RowRun> {
       const rotation = row.target === 'sso-miss' ? roundRobin(missTokens) : row.target === 'sso-burst' ? roundRobin(burstTokens, BURST_REPEAT) : hits;
       const connections = row.target === 'sso-burst' ? BURST_REPEAT * 4 : CONNECTIONS[row.group];
       const isSso = row.target.startsWith('sso-');
+      const run: RowRun = {
+        row,
+        port,
+        rotation,
+        connections,
+        proxy: row.target === 'http-proxy' ? bare : isSso && row.target !== 'sso-workers' ? sso : undefined,
+        countsCrowd: isSso && crowd !== undefined,
+        latencies: createLatencyRecorder(),
+        completed: 0,
+        failures: 0,
+        seconds: 0,
+        cpuUs: 0,
+        validations: new Map(),
+        reused: 0,
+      };
       if (row.target === 'sso-hit' && crowd !== undefined) {
-        // Every hit token validated once, so the row measures cache hits only.
-        await measureHttp({ url: `http://127.0.0.1:${port}/`, host: HOST, connections: 16, durationSeconds: 60, requests: hitTokens.length, nextCookieHeader: () => cookieHeader(hits.next()) });
+        progress(`row ${row.id}: every signed-in user's token validated once`);
+        await measureHttp({ url: `http://127.0.0.1:${port}/`, host: HOST, connections: 16, durationSeconds: 60, requests: hitTokens.length, nextCookieHeader: () => cookieHeader(hits.next()), latencies: createLatencyRecorder() });
       }
-      const run = (durationSeconds: number) =>
-        row.group === 'websocket'
-          ? measureWebSocket({
-              url: `ws://127.0.0.1:${port}${PATHS[row.group]}`,
-              host: HOST,
-              cookieHeader: cookieHeader(hits.next()),
-              connections,
-              durationSeconds,
-              messageBytes: WEBSOCKET_MESSAGE_BYTES,
-            }).then((result) => ({ ratePerSecond: result.roundTripsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, completed: result.roundTrips, failures: result.failures }))
-          : measureHttp({
-              url: `http://127.0.0.1:${port}${PATHS[row.group]}`,
-              host: HOST,
-              connections,
-              durationSeconds,
-              nextCookieHeader: () => cookieHeader(rotation.next()),
-            }).then((result) => ({ ratePerSecond: result.requestsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, completed: result.okResponses, failures: result.failures }));
-      if (options.warmupSeconds > 0) await run(options.warmupSeconds);
-      const reusedBefore = rotation.reused;
-      if (isSso) await crowd?.ask({ kind: 'crowd-mark' });
-      const proxyProcess = row.target === 'http-proxy' ? bare : isSso && row.target !== 'sso-workers' ? sso : undefined;
-      const cpuBefore = await proxyProcess?.ask({ kind: 'cpu-usage' });
-      const measured = await run(options.durationSeconds);
-      const cpuAfter = await proxyProcess?.ask({ kind: 'cpu-usage' });
-      const calls = isSso ? await crowd?.ask({ kind: 'crowd-calls' }) : undefined;
-      const proxyCpuUs =
-        cpuBefore === undefined || cpuAfter === undefined || measured.completed === 0
-          ? undefined
-          : (cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / measured.completed;
-      const reused = rotation.reused - reusedBefore;
+      if (options.warmupSeconds > 0) {
+        progress(`row ${row.id}: warm-up`);
+        await load(run, options.warmupSeconds, createLatencyRecorder());
+      }
+      return run;
+    }
+
+    function load(run: RowRun, durationSeconds: number, latencies: LatencyRecorder): Promise<LoadSlice> {
+      if (run.row.group === 'websocket') {
+        return measureWebSocket({ url: `ws://127.0.0.1:${run.port}${PATHS.websocket}`, host: HOST, cookieHeader: cookieHeader(hits.next()), connections: run.connections, durationSeconds, messageBytes: WEBSOCKET_MESSAGE_BYTES, latencies });
+      }
+      return measureHttp({ url: `http://127.0.0.1:${run.port}${PATHS[run.row.group]}`, host: HOST, connections: run.connections, durationSeconds, nextCookieHeader: () => cookieHeader(run.rotation.next()), latencies });
+    }
+
+    async function measureSlice(run: RowRun): Promise<void> {
+      const reusedBefore = run.rotation.reused;
+      if (run.countsCrowd) await crowd?.ask({ kind: 'crowd-mark' });
+      const cpuBefore = await run.proxy?.ask({ kind: 'cpu-usage' });
+      const slice = await load(run, options.durationSeconds / rounds, run.latencies);
+      const cpuAfter = await run.proxy?.ask({ kind: 'cpu-usage' });
+      if (run.countsCrowd) {
+        for (const [token, calls] of (await crowd?.ask({ kind: 'crowd-calls' })) ?? []) run.validations.set(token, (run.validations.get(token) ?? 0) + calls);
+      }
+      if (cpuBefore !== undefined && cpuAfter !== undefined) run.cpuUs += cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system;
+      run.completed += slice.completed;
+      run.failures += slice.failures;
+      run.seconds += slice.elapsedSeconds;
+      run.reused += run.rotation.reused - reusedBefore;
+    }
+
+    function finishRow(run: RowRun): MeasuredRow {
+      const latency = run.latencies.summary();
+      let validateCalls = 0;
+      let maxCallsPerToken = 0;
+      for (const calls of run.validations.values()) {
+        validateCalls += calls;
+        maxCallsPerToken = Math.max(maxCallsPerToken, calls);
+      }
       const notes = [
-        row.target === 'sso-burst' ? `each token sent ${BURST_REPEAT}× by ${connections} connections at once` : undefined,
-        row.target === 'sso-workers' ? 'each worker has its own token cache' : undefined,
-        rotation !== hits && reused > 0 ? `token pool ran out: ${reused} requests reused a token` : undefined,
+        run.row.target === 'sso-burst' ? `each token sent ${BURST_REPEAT}× by ${run.connections} connections at once` : undefined,
+        run.row.target === 'sso-workers' ? 'each worker has its own token cache' : undefined,
+        run.rotation !== hits && run.reused > 0 ? `token pool ran out: ${run.reused} requests reused a token` : undefined,
       ].filter((note): note is string => note !== undefined);
-      return { ...row, kind: 'measured', ...measured, proxyCpuUs, crowd: calls, note: notes.length > 0 ? notes.join('; ') : undefined };
+      return {
+        ...run.row,
+        kind: 'measured',
+        ratePerSecond: run.seconds > 0 ? run.completed / run.seconds : 0,
+        p50Ms: latency.p50Ms,
+        p99Ms: latency.p99Ms,
+        completed: run.completed,
+        failures: run.failures,
+        proxyCpuUs: run.proxy !== undefined && run.completed > 0 ? run.cpuUs / run.completed : undefined,
+        crowd: run.countsCrowd ? { validateCalls, distinctTokens: run.validations.size, maxCallsPerToken } : undefined,
+        note: notes.length > 0 ? notes.join('; ') : undefined,
+      };
     }
   } finally {
     await Promise.allSettled(starting);

@@ -58,6 +58,11 @@ export type SloOutcome =
       readonly status: string;
       /** logout.redirectUrl as sealed when the logout started; undefined = the signed-out page. */
       readonly redirectUrl: string | undefined;
+      /**
+       * False when the RelayState does not name the logout this response answers (missing, expired, another request):
+       * the local logout happened anyway, so the browser still ends on the signed-out page; the log should say so.
+       */
+      readonly matched: boolean;
     };
 
 export function createLogoutFlow(deps: LogoutFlowDeps) {
@@ -90,6 +95,17 @@ export function createLogoutFlow(deps: LogoutFlowDeps) {
     return { records: records.filter((record): record is SessionRecord => record !== undefined), tokens: unique, failures };
   }
 
+  /** The sealed logout state, or undefined when it is missing, expired or not ours. */
+  async function openState(relayState: string | undefined): Promise<{ requestId: string; returnUrl: string } | undefined> {
+    if (relayState === undefined || relayState === '') return undefined;
+    try {
+      return await deps.sealer.open(relayState);
+    } catch (error) {
+      if (error instanceof RelayStateError) return undefined;
+      throw error;
+    }
+  }
+
   return {
     endSessions,
 
@@ -120,17 +136,10 @@ export function createLogoutFlow(deps: LogoutFlowDeps) {
     async acceptLogoutMessage(message: IncomingSamlMessage, sloUrl: string): Promise<SloOutcome> {
       const read: LogoutMessage = await deps.saml.readLogoutMessage(message, sloUrl);
       if (read.kind === 'response') {
-        const sealed = read.relayState ?? '';
-        if (sealed === '') {
-          throw new RelayStateError('the LogoutResponse came back without RelayState; the proxy cannot tell which logout it finishes', { detail: 'slo_relay_state_missing' });
-        }
-        const state = await deps.sealer.open(sealed);
-        if (read.inResponseTo !== state.requestId) {
-          throw new RelayStateError(`the LogoutResponse answers ${read.inResponseTo ?? 'no request'}, not the logout this browser started (${state.requestId})`, {
-            detail: 'slo_in_response_to',
-          });
-        }
-        return { kind: 'sp-logout-done', success: read.success, status: read.status, redirectUrl: state.returnUrl === '' ? undefined : state.returnUrl };
+        const state = await openState(read.relayState);
+        const matched = state !== undefined && read.inResponseTo === state.requestId;
+        const redirectUrl = matched && state.returnUrl !== '' ? state.returnUrl : undefined;
+        return { kind: 'sp-logout-done', success: read.success, status: read.status, redirectUrl, matched };
       }
       if (!(await deps.replay.markUsed(read.id, read.expiresAtMs))) {
         throw new SamlReplayError(`LogoutRequest ${read.id} from ${read.issuer} was already used`, { detail: 'logout_request_reused' });

@@ -56,7 +56,14 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
       const fields = { reqId: request.reqId, host: request.host, app: app.name, event: 'logout' };
 
       if (outcome.kind === 'sp-logout-done') {
-        logger.info({ ...fields, outcome: outcome.success ? 'success' : 'partial', idpStatus: outcome.status }, 'single logout: the IdP answered the LogoutRequest');
+        if (outcome.matched) {
+          logger.info({ ...fields, outcome: outcome.success ? 'success' : 'partial', idpStatus: outcome.status }, 'single logout: the IdP answered the LogoutRequest');
+        } else {
+          logger.warn(
+            { ...fields, outcome: outcome.success ? 'success' : 'partial', idpStatus: outcome.status, reason: 'slo_unmatched' },
+            'single logout: a signed LogoutResponse arrived whose RelayState does not name a logout this proxy started (missing, expired, or another request); the signed-out page is shown',
+          );
+        }
         sendPlain(res, signedOutResponse({
           requestId: request.reqId,
           redirectUrl: outcome.redirectUrl,

@@ -12,7 +12,8 @@ t.setTimeout(180_000);
 t.test('a smoke run measures the selected rows, counts Crowd calls and renders the table', async (t) => {
   const progress: string[] = [];
   const report = await runBench({
-    durationSeconds: 0.3,
+    durationSeconds: 0.4,
+    rounds: 2,
     warmupSeconds: 0,
     signedInUsers: 50,
     rows: ['small/http-proxy', 'small/nginx', 'small/sso-hit', 'small/sso-miss', 'websocket/sso-hit'],

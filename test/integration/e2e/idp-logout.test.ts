@@ -3,12 +3,14 @@
  * binding) ends exactly the Crowd sessions of that SAML session (NameID + SessionIndex) and is answered with a
  * signed LogoutResponse; forged, unsigned, replayed or misdirected ones are refused with 403.
  */
+import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
 import type { IdpOutgoingMessage } from '../../../examples/demo/demo-idp.js';
 import { demoKeysDir, readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
 import { parseLogoutRequestXml } from '../../../examples/demo/saml-response.js';
-import { readRedirectMessage } from '../../../src/saml/redirect-binding.js';
+import { logoutResponseXml } from '../../../src/saml/logout-messages.js';
+import { buildRedirectUrl, deflateSamlMessage, readRedirectMessage } from '../../../src/saml/redirect-binding.js';
 import { SAML_URI } from '../../../src/saml/saml-uris.js';
 import type { Browser, BrowserResponse } from '../../support/browser.js';
 import { HTML, post, response, startLogin } from '../../support/saml-login.js';
@@ -131,3 +133,13 @@ function requestXml(message: IdpOutgoingMessage): string {
   if (message.binding !== 'redirect') throw new TypeError('redirect only');
   return readRedirectMessage(new URL(message.url).search.slice(1), [readDemoKeyPair('idp').certPem], 64 * 1024).xml;
 }
+
+t.test('a signed LogoutResponse that answers no logout of this browser ends on the signed-out page, logged', async (t) => {
+  const stack = await start(t);
+  const xml = logoutResponseXml({ id: '_resp1', issuer: stack.idp.entityId, destination: SP_SLO_URL, issueInstant: new Date(), inResponseTo: '_unknown', partial: false });
+  const url = buildRedirectUrl(SP_SLO_URL, 'SAMLResponse', deflateSamlMessage(xml), 'not-a-sealed-state', createPrivateKey(readDemoKeyPair('idp').keyPem));
+  const res = await stack.browser().request(url, { headers: HTML });
+  t.equal(res.status, 200);
+  t.match(res.body, /Signed out/);
+  t.ok(stack.logs.some((line) => line.reason === 'slo_unmatched' && line.level === 40));
+});
