@@ -458,7 +458,7 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
       if (reply.reason === 'INVALID_USER_AUTHENTICATION' || reply.reason === 'USER_NOT_FOUND') {
         throw new IdentityNotFoundError(
           `Crowd has no user "${username}" that application "${app}" can authenticate (${reply.reason}). ` +
-            'Check the username mapping (saml.username) and the directories mapped to the application in Crowd.',
+            'Check the username mapping (identity.username) and the directories mapped to the application in Crowd.',
           { detail: reply.reason },
         );
       }
