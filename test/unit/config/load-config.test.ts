@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import t from 'tap';
 import { isConfigError, loadConfig } from '../../../src/config/load-config.js';
 import { ConfigError } from '../../../src/errors.js';
@@ -65,10 +65,13 @@ t.test('the log level given on the command line overrides the file and is checke
   t.same((error as ConfigError).problems.map((p) => p.path), ['logLevel']);
 });
 
-/** Every configuration shipped with the project: the committed one and the examples. */
+/**
+ * Every self-contained configuration shipped with the project: the committed one and the examples.
+ * The deployment examples need their secrets and certificate files; deploy-examples.test.ts loads them with those.
+ */
 function shippedConfigs(): string[] {
   const examples = readdirSync(join(REPO_ROOT, 'examples'), { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith('.config.json'))
+    .filter((name) => name.endsWith('.config.json') && !name.startsWith(`deploy${sep}`))
     .map((name) => join(REPO_ROOT, 'examples', name));
   return [join(REPO_ROOT, 'proxy.config.json'), ...examples];
 }
