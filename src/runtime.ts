@@ -137,7 +137,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   });
 
   const readiness = async (): Promise<Readiness> => {
-    const [crowdCheck, idpCheck, storeCheck] = await Promise.allSettled([crowd.getCookieConfig(), saml.checkReady(), stores.check()]);
+    const [crowdCheck, idpCheck, storeCheck] = await Promise.allSettled([crowd.checkConnection(), saml.checkReady(), stores.check()]);
     const describe = (result: PromiseSettledResult<unknown>): string => (result.status === 'fulfilled' ? 'ok' : (result.reason as Error).message);
     return {
       // Redis down does not make the instance unready: signed-in users keep working (README, "Several instances").

@@ -79,6 +79,8 @@ export interface CrowdClient {
   invalidateSession(token: string): Promise<void>;
   /** `GET /config/cookie`, cached for `crowd.cookieConfigTtlMs`, with `crowd.cookie` overrides applied. */
   getCookieConfig(): Promise<CrowdCookieConfig>;
+  /** `GET /config/cookie` past the cache (refreshing it): proves Crowd answers and accepts the application's credentials. */
+  checkConnection(): Promise<void>;
   /** `GET /user`: null when the user does not exist. */
   getUser(username: string): Promise<CrowdUser | null>;
   /** `GET /search` with CQL `email=…`; only users whose email equals `email` (ignoring case). */
@@ -488,6 +490,10 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
         cookiePending = undefined;
       });
       return cookiePending;
+    },
+
+    async checkConnection() {
+      await fetchCookieConfig();
     },
 
     async getUser(username) {
