@@ -143,6 +143,8 @@ async function main(): Promise<void> {
       (error: unknown) => send({ kind: 'failed', id, message: error instanceof Error ? error.message : String(error) }),
     );
   });
+  // The runner is gone (it crashed or was killed): stop instead of lingering.
+  process.once('disconnect', () => void running.close().finally(() => process.exit(0)));
   send({ kind: 'ready', port: running.port });
 }
 

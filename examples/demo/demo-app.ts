@@ -60,7 +60,9 @@ function tomcatRemoteAddr(req: IncomingMessage): string {
 export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
   const confluence = /confluence/i.test(options.title);
   const loginPath = confluence ? '/login.action' : '/login.jsp';
-  const logoutPaths = new Set(['/logout', confluence ? '/logout.action' : '/secure/Logout!default.jspa']);
+  // The app's own logout URL (what its "Log out" link points to), plus a short alias.
+  const logoutPath = confluence ? '/logout.action' : '/secure/Logout!default.jspa';
+  const logoutPaths = new Set(['/logout', logoutPath]);
   const restBase = `${options.crowdBaseUrl.replace(/\/+$/, '')}/rest/usermanagement/1`;
   const authorization = `Basic ${Buffer.from(`${options.applicationName}:${options.applicationPassword}`).toString('base64')}`;
   let cookieCache: { settings: CookieSettings; expiresAtMs: number } | undefined;
@@ -147,7 +149,7 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
 
     const who =
       state.kind === 'user'
-        ? `<p id="user">Logged in as <b>${escapeHtml(state.user)}</b></p><p><a href="/logout">Log out</a></p>`
+        ? `<p id="user">Logged in as <b>${escapeHtml(state.user)}</b></p><p><a href="${logoutPath}">Log out</a></p>`
         : `<p id="user">Not logged in</p><p><a href="${loginPath}">Log in</a></p>` +
           (state.kind === 'crowd-down' ? '<p><em>Crowd could not be reached.</em></p>' : '');
     page(res, 200, path === loginPath ? 'Log in' : 'Page', `<p>Path: <code>${escapeHtml(target)}</code></p>${who}`, refreshed);
