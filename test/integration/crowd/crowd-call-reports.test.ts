@@ -2,6 +2,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
+import { crowdConfig as sharedCrowdConfig } from '../../support/crowd-config.js';
 import type { CrowdConfig } from '../../../src/config/runtime-config.js';
 import { createCrowdClient, type CrowdCallReport, type CrowdClient } from '../../../src/crowd/crowd-client.js';
 import { createTokenValidator } from '../../../src/crowd/token-cache.js';
@@ -12,20 +13,7 @@ const APP_PASSWORD = 'proxy-secret-2d81';
 const FACTORS = [{ name: 'remote_address', value: '198.51.100.7' }];
 
 function crowdConfig(baseUrl: string, overrides: Partial<CrowdConfig> = {}): CrowdConfig {
-  return {
-    baseUrl,
-    applicationName: APP,
-    applicationPassword: APP_PASSWORD,
-    timeoutMs: 2_000,
-    cacheTtlMs: 60_000,
-    negativeCacheTtlMs: 5_000,
-    cacheMaxEntries: 100,
-    cookieConfigTtlMs: 60_000,
-    cookie: { name: undefined, domain: undefined, secure: undefined },
-    validationFactors: { mode: 'client-ip' },
-    sessionDurationSeconds: undefined,
-    ...overrides,
-  };
+  return sharedCrowdConfig(baseUrl, { name: APP, password: APP_PASSWORD }, overrides);
 }
 
 function reportingClient(t: Test, baseUrl: string, overrides: Partial<CrowdConfig> = {}): { client: CrowdClient; reports: CrowdCallReport[] } {

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { createCrowdClient } from '../../../src/crowd/crowd-client.js';
 import { createGroupCache, type GroupCache } from '../../../src/crowd/group-cache.js';
 import { startFakeCrowd, type FakeCrowd } from '../../../examples/demo/fake-crowd.js';
+import { crowdConfig } from '../../support/crowd-config.js';
 
 const APP = 'sso-proxy';
 const APP_PASSWORD = 'proxy-secret-41aa';
@@ -21,19 +22,7 @@ async function setup(t: Test, ttlMs = TTL_MS): Promise<Setup> {
     users: [{ name: 'alice', groups: ['jira-users', 'confluence-users'] }],
     latencyMs: 10,
   });
-  const client = createCrowdClient({
-    baseUrl: fake.baseUrl,
-    applicationName: APP,
-    applicationPassword: APP_PASSWORD,
-    timeoutMs: 2_000,
-    cacheTtlMs: TTL_MS,
-    negativeCacheTtlMs: 5_000,
-    cacheMaxEntries: 100,
-    cookieConfigTtlMs: 60_000,
-    cookie: { name: undefined, domain: undefined, secure: undefined },
-    validationFactors: { mode: 'client-ip' },
-    sessionDurationSeconds: undefined,
-  });
+  const client = createCrowdClient(crowdConfig(fake.baseUrl, { name: APP, password: APP_PASSWORD }, { cacheTtlMs: TTL_MS }));
   t.teardown(async () => {
     await client.close();
     await fake.close();
