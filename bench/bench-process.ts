@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchReplies, BenchRequest, BenchServerMessage, BenchServerSpec } from './bench-protocol.js';
+import { onCpus } from './cpu-plan.js';
 
 export interface BenchProcess {
   readonly port: number;
@@ -18,10 +19,13 @@ const CLOSE_TIMEOUT_MS = 15_000;
 /** The server entry next to this module, in the same form (.ts under the test runner's loader, .js from dist/). */
 const SERVER_ENTRY = fileURLToPath(new URL(`./bench-server${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-export function startBenchProcess(spec: BenchServerSpec, extraExecArgv: readonly string[] = []): Promise<BenchProcess> {
+/** `cpuList`: the CPUs the process runs on (taskset list syntax); undefined = wherever the system puts it. */
+export function startBenchProcess(spec: BenchServerSpec, options: { readonly execArgv?: readonly string[]; readonly cpuList?: string | undefined } = {}): Promise<BenchProcess> {
   // The child inherits the execArgv of this process (the test runner's TypeScript loader, when there is one).
+  const node = onCpus(options.cpuList, process.execPath, [...process.execArgv, ...(options.execArgv ?? [])]);
   const child: ChildProcess = fork(SERVER_ENTRY, [JSON.stringify(spec)], {
-    execArgv: [...process.execArgv, ...extraExecArgv],
+    execPath: node.command,
+    execArgv: node.args,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

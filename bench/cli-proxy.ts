@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { packageFilePath } from '../src/config/package-file.js';
+import { onCpus } from './cpu-plan.js';
 import { waitForPort } from './wait-for-port.js';
 
 export interface CliProxy {
@@ -11,8 +12,10 @@ export interface CliProxy {
   close(): Promise<void>;
 }
 
-export async function startCliProxy(configPath: string, port: number): Promise<CliProxy> {
-  const child = spawn(process.execPath, [packageFilePath('bin/crowd-sso-proxy.js'), 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'inherit'] });
+/** `cpuList`: the CPUs the primary and its workers run on; undefined = wherever the system puts them. */
+export async function startCliProxy(configPath: string, port: number, cpuList: string | undefined): Promise<CliProxy> {
+  const command = onCpus(cpuList, process.execPath, [packageFilePath('bin/crowd-sso-proxy.js'), 'serve', '--config', configPath]);
+  const child = spawn(command.command, command.args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const close = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -4,11 +4,13 @@
  * Environment: BENCH_DURATION_SECONDS (measured seconds per row, default 4), BENCH_ROUNDS (slices per row, taking
  * turns with the other rows of the group, default 4), BENCH_WARMUP_SECONDS (default 1),
  * BENCH_ROWS (comma-separated row ids, e.g. `small/http-proxy,small/sso-hit`; default all), BENCH_MEMORY_TOKENS
- * (default 1000000; 0 skips), BENCH_LOGINS (default 200; 0 skips), BENCH_CROWD_LATENCY_MS (default 5).
+ * (default 1000000; 0 skips), BENCH_LOGINS (default 200; 0 skips), BENCH_CROWD_LATENCY_MS (default 5), BENCH_PIN (default
+ * 1: the proxy under test on a CPU of its own, see cpu-plan.ts; 0: unpinned).
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageFilePath } from '../src/config/package-file.js';
+import { cpuPlan } from './cpu-plan.js';
 import { renderReport } from './render-report.js';
 import { runBench } from './run-bench.js';
 
@@ -29,6 +31,7 @@ const report = await runBench({
   memoryTokens: numberFromEnv('BENCH_MEMORY_TOKENS', 1_000_000),
   logins: numberFromEnv('BENCH_LOGINS', 200),
   crowdLatencyMs: numberFromEnv('BENCH_CROWD_LATENCY_MS', 5),
+  cpus: cpuPlan(process.env['BENCH_PIN'] !== '0'),
   progress: (line) => process.stderr.write(`bench: ${line}\n`),
 });
 const markdown = renderReport(report);

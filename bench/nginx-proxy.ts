@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onCpus } from './cpu-plan.js';
 import { freePort } from './free-port.js';
 import { waitForPort } from './wait-for-port.js';
 
@@ -59,12 +60,14 @@ http {
 `;
 }
 
-export async function startNginxProxy(binary: string, upstreamPort: number): Promise<NginxProxy> {
+/** `cpuList`: the CPUs nginx runs on (its worker inherits them); undefined = wherever the system puts it. */
+export async function startNginxProxy(binary: string, upstreamPort: number, cpuList: string | undefined): Promise<NginxProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-bench-nginx-'));
   const port = await freePort();
   const configFile = join(dir, 'nginx.conf');
   writeFileSync(configFile, nginxConfig(dir, port, upstreamPort));
-  const child = spawn(binary, ['-p', dir, '-c', configFile, '-e', join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: 'ignore' });
+  const command = onCpus(cpuList, binary, ['-p', dir, '-c', configFile, '-e', join(dir, 'error.log'), '-g', 'daemon off;']);
+  const child = spawn(command.command, command.args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await waitForPort(port, 'nginx', () => child.exitCode !== null);

@@ -77,6 +77,12 @@ function targets(report: BenchReport): string[] {
   return lines;
 }
 
+function placement(report: BenchReport): string {
+  const { cpus } = report;
+  if (cpus === undefined) return 'Processes are not pinned to CPUs.';
+  return `The proxy under test (bare http-proxy, nginx, crowd-sso-proxy) runs alone on CPU ${cpus.proxy}; the load generator, the upstream and the fake Crowd share CPU ${cpus.load}; \`workers: 2\` gets CPUs ${cpus.all}.`;
+}
+
 export function renderReport(report: BenchReport): string {
   const { options } = report;
   const lines = [`Machine: ${report.machine}.`];
@@ -87,7 +93,7 @@ export function renderReport(report: BenchReport): string {
       '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
       ...report.rows.map((row) => tableRow(report, row)),
       '',
-      `Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured in ${options.rounds} slices taking turns with the other rows of its group; the load generator (autocannon, or ws for WebSockets), the upstream, the proxy and the fake Crowd each run in their own process on 127.0.0.1. crowd-sso-proxy runs as in production: JSON access log on (written to /dev/null), Prometheus metrics on (\`admin\` listener). Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,
+      `Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured in ${options.rounds} slices taking turns with the other rows of its group; the load generator (autocannon, or ws for WebSockets), the upstream, the proxy and the fake Crowd each run in their own process on 127.0.0.1. ${placement(report)} crowd-sso-proxy runs as in production: JSON access log on (written to /dev/null), Prometheus metrics on (\`admin\` listener). Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,
     );
   }
   if (report.login !== undefined) {

@@ -17,6 +17,7 @@ import { startBenchProcess } from './bench-process.js';
 import { createLatencyRecorder, type LatencyRecorder } from './latency-recorder.js';
 import { DOWNLOAD_PATH } from './bench-upstream.js';
 import { startCliProxy } from './cli-proxy.js';
+import { pinThisProcess, type CpuPlan } from './cpu-plan.js';
 import { freePort } from './free-port.js';
 import { measureHttp, type LoadSlice } from './measure-http.js';
 import { measureLoginCost, type LoginCostResult } from './measure-login-cost.js';
@@ -81,12 +82,15 @@ export interface BenchOptions {
   readonly crowdLatencyMs: number;
   /** Signed-in users whose tokens the cache-hit rows rotate through (default 1000). */
   readonly signedInUsers?: number;
+  /** Which CPUs run what (see cpu-plan.ts); undefined = unpinned. Pins this process to `load` for good. */
+  readonly cpus?: CpuPlan | undefined;
   readonly progress: (line: string) => void;
 }
 
 export interface BenchReport {
   readonly machine: string;
-  readonly options: Omit<BenchOptions, 'progress' | 'rows' | 'signedInUsers' | 'rounds'> & { readonly rounds: number };
+  readonly options: Omit<BenchOptions, 'progress' | 'rows' | 'signedInUsers' | 'rounds' | 'cpus'> & { readonly rounds: number };
+  readonly cpus: CpuPlan | undefined;
   readonly connections: Readonly<Record<RowGroup, number>>;
   readonly cacheTtlSeconds: number;
   /** Signed-in users whose tokens the cache-hit rows rotate through. */
@@ -215,14 +219,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress;
   const hitTokenCount = options.signedInUsers ?? SIGNED_IN_USERS;
   const rounds = options.rounds ?? ROUNDS;
+  const cpus = options.cpus;
+  // The load generator (autocannon, ws) runs in this process.
+  if (cpus !== undefined) pinThisProcess(cpus.load);
 
   try {
     const cacheDefaults = await defaultCacheSettings(dir);
     progress('starting the upstream, the bare http-proxy, nginx, the fake Crowd and crowd-sso-proxy');
     const [upstream, crowd, probe] = await Promise.all([
-      start(startBenchProcess({ role: 'upstream' })),
-      needsSso ? start(startBenchProcess({ role: 'fake-crowd', applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password, username: USERNAME })) : undefined,
-      options.memoryTokens > 0 ? start(startBenchProcess({ role: 'probe' }, ['--expose-gc', `--max-old-space-size=${TOKEN_MEMORY_HEAP_MB}`])) : undefined,
+      start(startBenchProcess({ role: 'upstream' }, { cpuList: cpus?.load })),
+      needsSso ? start(startBenchProcess({ role: 'fake-crowd', applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password, username: USERNAME }, { cpuList: cpus?.load })) : undefined,
+      options.memoryTokens > 0 ? start(startBenchProcess({ role: 'probe' }, { execArgv: ['--expose-gc', `--max-old-space-size=${TOKEN_MEMORY_HEAP_MB}`], cpuList: cpus?.load })) : undefined,
     ]);
     const nginxBinary = needs('nginx') ? findNginx() : undefined;
     const workersNote = supportsWorkers() ? undefined : 'pending: the configuration has no `workers` key yet';
@@ -233,10 +240,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       return path;
     };
     const [bare, nginx, sso, workers] = await Promise.all([
-      needs('http-proxy') ? start(startBenchProcess({ role: 'bare-http-proxy', upstreamPort: upstream.port })) : undefined,
-      nginxBinary === undefined ? undefined : start(startNginxProxy(nginxBinary, upstream.port)),
-      crowd === undefined ? undefined : start(startBenchProcess({ role: 'sso-proxy', configPath: configFile('proxy.config.json', { port: 0 }) })),
-      workersPort === undefined ? undefined : start(startCliProxy(configFile('proxy-workers.config.json', { port: workersPort, workers: WORKERS }), workersPort)),
+      needs('http-proxy') ? start(startBenchProcess({ role: 'bare-http-proxy', upstreamPort: upstream.port }, { cpuList: cpus?.proxy })) : undefined,
+      nginxBinary === undefined ? undefined : start(startNginxProxy(nginxBinary, upstream.port, cpus?.proxy)),
+      crowd === undefined ? undefined : start(startBenchProcess({ role: 'sso-proxy', configPath: configFile('proxy.config.json', { port: 0 }) }, { cpuList: cpus?.proxy })),
+      workersPort === undefined ? undefined : start(startCliProxy(configFile('proxy-workers.config.json', { port: workersPort, workers: WORKERS }), workersPort, cpus?.all)),
     ]);
 
     const missTokensWanted = needs('sso-miss') ? Math.ceil(MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) : 0;
@@ -313,6 +320,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     return {
       machine: describeMachine(),
+      cpus,
       options: { durationSeconds: options.durationSeconds, rounds, warmupSeconds: options.warmupSeconds, memoryTokens: options.memoryTokens, logins: options.logins, crowdLatencyMs: options.crowdLatencyMs },
       connections: CONNECTIONS,
       cacheTtlSeconds: cacheDefaults.ttlMs / 1000,

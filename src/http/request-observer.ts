@@ -1,12 +1,14 @@
 /**
  * What the request entry reports about each request: one access log line and the request metrics when the
- * response closes, and the login counters. Built once per runtime; per request it costs one WeakMap entry and
- * one `close` listener shared by every response, and nothing at all when the access log and metrics are off.
+ * response closes, and the login counters. Built once per runtime; per request it costs one slot on the response
+ * (object-slot.ts) and one `close` listener shared by every response, and nothing at all when the access log and
+ * metrics are off.
  */
 import type { ServerResponse } from 'node:http';
 import { isSsoProxyError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccessDecision, RequestMetrics } from '../observability/metrics.js';
+import { objectSlot } from '../proxy/object-slot.js';
 
 /** The fixed fields of the access line, filled in while the request is handled. */
 export interface AccessFacts {
@@ -49,7 +51,7 @@ const MAX_LOGGED_PATH_CHARS = 1024;
 
 export function createRequestObserver(options: RequestObserverOptions): RequestObserver {
   const { logger, accessLog, metrics } = options;
-  const open = new WeakMap<ServerResponse, AccessFacts>();
+  const open = objectSlot<ServerResponse, AccessFacts>('access facts');
   // The access line has fixed fields, none of them a redacted path (logger.ts), so it skips pino's redaction, which
   // costs several times the rest of the line. Its level is checked on `logger`, whose level a reload changes.
   const accessLogger = logger.child({}, { level: 'info', redact: [] });

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import { isColorSupported, prettyFactory } from 'pino-pretty';
+import { batchedStdout } from './batched-stdout.js';
 
 export type { Logger };
 
@@ -9,7 +10,7 @@ export interface LoggerOptions {
   readonly level: LevelWithSilent;
   /** `json` (default): one JSON object per line. `pretty`: one readable line per entry, for a terminal. */
   readonly format?: LogFormat;
-  /** Where lines go; default stdout. */
+  /** Where lines go; default stdout (JSON: batched per event-loop turn, see batched-stdout.ts). */
   readonly destination?: NodeJS.WritableStream;
 }
 
@@ -19,7 +20,6 @@ export interface LoggerOptions {
  * before formatting, so the pretty format shows exactly what the JSON format would.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? process.stdout;
   return pino(
     {
       level: options.level,
@@ -42,7 +42,7 @@ export function createLogger(options: LoggerOptions): Logger {
         censor: '[redacted]',
       },
     },
-    options.format === 'pretty' ? prettyDestination(destination) : destination,
+    options.format === 'pretty' ? prettyDestination(options.destination ?? process.stdout) : (options.destination ?? batchedStdout()),
   );
 }
 

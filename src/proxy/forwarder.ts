@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { AppConfig } from '../config/runtime-config.js';
 import { ConfigError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import { objectSlot } from './object-slot.js';
 
 export interface ForwardContext {
   readonly app: AppConfig;
@@ -156,15 +157,15 @@ interface Upstream {
 
 export function createForwarder(apps: readonly AppConfig[], options: ForwarderOptions): Forwarder {
   /** Client response or socket → the upstream request made for it. */
-  const upstreamRequests = new WeakMap<ErrorTarget, ClientRequest>();
+  const upstreamRequests = objectSlot<ErrorTarget, ClientRequest>('upstream request');
   /** Upstream response → the client response it is piped into. */
-  const clientResponses = new WeakMap<IncomingMessage, ServerResponse>();
+  const clientResponses = objectSlot<IncomingMessage, ServerResponse>('client response');
   /** Client responses whose upstream response head goes to a rewriter first. */
-  const rewriters = new WeakMap<ServerResponse, ResponseRewriter>();
+  const rewriters = objectSlot<ServerResponse, ResponseRewriter>('response rewriter');
   /** Client responses and sockets whose failure has been handled (exactly-once reporting). */
-  const failed = new WeakSet<ErrorTarget>();
+  const failed = objectSlot<ErrorTarget, true>('failure reported');
   /** Upstream WebSocket handshakes that got an answer: from then on the client socket carries the upstream's bytes. */
-  const answeredHandshakes = new WeakSet<ClientRequest>();
+  const answeredHandshakes = objectSlot<ClientRequest, true>('handshake answered');
   const tunnels = new Set<Duplex>();
   const tunnelsClosedWaiters: (() => void)[] = [];
   const upstreams = new Map<string, Upstream>();
@@ -188,12 +189,12 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   }
 
   function onHandshakeAnswered(this: ClientRequest): void {
-    answeredHandshakes.add(this);
+    answeredHandshakes.set(this, true);
   }
 
   function failResponse(upstream: UpstreamDescription, cause: unknown, req: IncomingMessage, res: ServerResponse): void {
-    if (failed.has(res)) return;
-    failed.add(res);
+    if (failed.get(res) === true) return;
+    failed.set(res, true);
     upstreamRequests.get(res)?.destroy();
     if (req.socket.destroyed || res.writableEnded) {
       // The client left (or the answer was complete): nothing to answer, nobody to tell.
@@ -206,13 +207,13 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   }
 
   function failTunnel(upstream: UpstreamDescription, cause: unknown, req: IncomingMessage, socket: Duplex): void {
-    if (failed.has(socket)) return;
-    failed.add(socket);
+    if (failed.get(socket) === true) return;
+    failed.set(socket, true);
     const proxyReq = upstreamRequests.get(socket);
     proxyReq?.destroy();
     if (socket.destroyed) return;
     const error = upstream.describe(cause);
-    if (proxyReq !== undefined && answeredHandshakes.has(proxyReq)) {
+    if (proxyReq !== undefined && answeredHandshakes.get(proxyReq) === true) {
       socket.destroy();
     } else {
       socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
