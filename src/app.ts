@@ -77,6 +77,8 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
   const listenerProto = config.listen.tls === undefined ? 'http' : 'https';
   const clock = options.now === undefined ? {} : { now: options.now };
   let runtime: Runtime = buildRuntime(config, { logger, stores, metrics, listenerProto, ...clock });
+  // A session ended anywhere (this instance or another sharing store.redis) is forgotten by the current configuration.
+  stores.sessionEvents.onEnded((token) => runtime.forgetSession(token));
   /** Configurations replaced by a reload whose WebSocket tunnels may still be open. */
   const retired = new Set<Runtime>();
   const admin = config.admin === undefined || metrics === undefined || options.adminListener === false ? undefined : createAdminListener(config.admin, { logger, metrics, readiness: () => runtime.readiness() });

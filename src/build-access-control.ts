@@ -31,6 +31,8 @@ export interface AccessControlDeps {
   readonly loginStarter: LoginStarter;
   readonly returnUrls: ReturnUrlPolicy;
   readonly forwarder: Forwarder;
+  /** Tells every instance that a session ended (stores.sessionEvents). */
+  readonly announceEnded: (token: string) => Promise<void>;
   /** Injected clock for session lifetime decisions (tests). */
   readonly now?: () => number;
 }
@@ -38,6 +40,8 @@ export interface AccessControlDeps {
 export interface AccessControl {
   readonly gate: AppGate;
   readonly slo: SloEndpoint;
+  /** Drops what the session judge cached about the token (a session another instance ended). */
+  forgetSession(token: string): void;
 }
 
 /** Throws ConfigError when an app's emergencyAccess.allowFrom cannot be compiled. */
@@ -68,6 +72,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     saml: deps.saml,
     sealer: deps.sealer,
     onSessionEnded: (token) => sessionJudge.forget(token),
+    announceEnded: deps.announceEnded,
     suppressLoginMs: config.logout.suppressLoginMs,
   });
   const cookieConfig = () => deps.crowd.getCookieConfig();
@@ -95,5 +100,5 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     cookieConfig,
     logoutRedirectUrl: config.logout.redirectUrl,
   });
-  return { gate, slo };
+  return { gate, slo, forgetSession: (token) => sessionJudge.forget(token) };
 }

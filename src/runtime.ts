@@ -50,6 +50,8 @@ export interface Runtime {
   readonly httpsRedirect: RequestHandler;
   /** Crowd and the IdP metadata reachable (what `/ready` answers). */
   readiness(): Promise<Readiness>;
+  /** Forgets what is cached about a token whose session another instance (or this one) ended. */
+  forgetSession(token: string): void;
   /** Starts background work (IdP metadata load). */
   start(): void;
   /**
@@ -165,6 +167,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     loginStarter,
     returnUrls,
     forwarder,
+    announceEnded: (token) => stores.sessionEvents.publishEnded(token),
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
 
@@ -212,6 +215,10 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     handler: hsts === undefined ? handler : withStrictTransportSecurity(handler, hsts),
     httpsRedirect: createHttpsRedirect({ hosts: config.apps.flatMap((app) => app.hosts), healthPath: `${config.pathPrefix}/health`, logger }),
     readiness,
+    forgetSession: (token) => {
+      tokens.forget(token);
+      access.forgetSession(token);
+    },
     start: () => saml.warmUp(),
     retire: async () => {
       await new Promise((resolve) => setTimeout(resolve, retireDelayMs(config)).unref());

@@ -1,11 +1,11 @@
 /**
  * Logout use cases: ending Crowd sessions (an app's logout, an IdP's LogoutRequest), starting SAML single logout
  * at the IdP (SP-initiated) and finishing it when the IdP's LogoutResponse comes back. Ending a session means:
- * `DELETE /session/{token}` at Crowd (global: every app), forgetting it in the token cache, and removing its SAML
- * session record. Every step is attempted for every token; failures are counted, not thrown, so one dead Crowd
+ * `DELETE /session/{token}` at Crowd (global: every app), forgetting it in the token cache, removing its SAML
+ * session record, and telling the other instances to forget it too. Every step is attempted for every token; failures are counted, not thrown, so one dead Crowd
  * call never keeps the browser's cookies from being cleared.
  */
-import { RelayStateError, SamlReplayError } from '../errors.js';
+import { RelayStateError, SamlReplayError, StoreUnavailableError } from '../errors.js';
 import { serializeCrowdCookieClears } from '../policy/crowd-cookie.js';
 import { serializeSignedOutMarker } from '../policy/signed-out-marker.js';
 import type {
@@ -31,6 +31,11 @@ export interface LogoutFlowDeps {
   readonly sealer: StateSealerPort;
   /** Called for each ended token (the session judge's cache). */
   readonly onSessionEnded: (token: string) => void;
+  /**
+   * Tells the other instances that the token's session ended, so that they drop their cached answers too
+   * (state/session-events.ts); throws when the message could not be sent.
+   */
+  readonly announceEnded: (token: string) => Promise<void>;
   /** logout.suppressLoginMs: lifetime of the signed-out marker. */
   readonly suppressLoginMs: number;
 }
@@ -85,11 +90,16 @@ export function createLogoutFlow(deps: LogoutFlowDeps) {
     } catch (error) {
       failures.push(`removing the SAML session record: ${describe(error)}`);
     }
+    try {
+      await deps.announceEnded(token);
+    } catch (error) {
+      failures.push(`telling the other instances (they trust their cached answer for up to crowd.cacheTtlMs): ${describe(error)}`);
+    }
     return record;
   }
 
-  async function endSessions(tokens: readonly string[]): Promise<EndedSessions> {
-    const failures: string[] = [];
+  /** `failures`: what already went wrong before the sessions were ended (reported with theirs). */
+  async function endSessions(tokens: readonly string[], failures: string[] = []): Promise<EndedSessions> {
     const unique = [...new Set(tokens)];
     const records = await Promise.all(unique.map((token) => endOne(token, failures)));
     return { records: records.filter((record): record is SessionRecord => record !== undefined), tokens: unique, failures };
@@ -141,12 +151,20 @@ export function createLogoutFlow(deps: LogoutFlowDeps) {
         const redirectUrl = matched && state.returnUrl !== '' ? state.returnUrl : undefined;
         return { kind: 'sp-logout-done', success: read.success, status: read.status, redirectUrl, matched };
       }
-      if (!(await deps.replay.markUsed(read.id, read.expiresAtMs))) {
-        throw new SamlReplayError(`LogoutRequest ${read.id} from ${read.issuer} was already used`, { detail: 'logout_request_reused' });
+      const failures: string[] = [];
+      let found: string[] = [];
+      try {
+        if (!(await deps.replay.markUsed(read.id, read.expiresAtMs))) {
+          throw new SamlReplayError(`LogoutRequest ${read.id} from ${read.issuer} was already used`, { detail: 'logout_request_reused' });
+        }
+        const indexes = read.sessionIndexes.length === 0 ? [undefined] : read.sessionIndexes;
+        found = (await Promise.all(indexes.map((index) => deps.sessions.findTokens(read.issuer, read.nameId, index)))).flat();
+      } catch (error) {
+        // Without the store no session can be found: the IdP is told the logout was partial (Responder), not sent a 503 page.
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        failures.push(`finding the sessions to end: ${error.message}`);
       }
-      const indexes = read.sessionIndexes.length === 0 ? [undefined] : read.sessionIndexes;
-      const found = await Promise.all(indexes.map((index) => deps.sessions.findTokens(read.issuer, read.nameId, index)));
-      const ended = await endSessions(found.flat());
+      const ended = await endSessions(found, failures);
       const response = await deps.saml.createLogoutResponse({ inResponseTo: read.id, partial: ended.failures.length > 0, relayState: read.relayState });
       return { kind: 'idp-logout', nameId: read.nameId, ended, response };
     },

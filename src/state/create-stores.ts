@@ -4,11 +4,13 @@ import { createMemorySessionStore, type SessionStore } from './memory-session-st
 import { createRedisConnection, type StoreLog } from './redis-connection.js';
 import { createRedisReplayStore } from './redis-replay-store.js';
 import { createRedisSessionStore } from './redis-session-store.js';
+import { createMemorySessionEvents, createRedisSessionEvents, type SessionEvents } from './session-events.js';
 
 /** Everything several instances have to share. */
 export interface Stores {
   readonly replay: ReplayStore;
   readonly sessions: SessionStore;
+  readonly sessionEvents: SessionEvents;
   /** For the readiness report: resolves when the stores answer; throws StoreUnavailableError otherwise. */
   check(): Promise<void>;
   close(): Promise<void>;
@@ -29,21 +31,27 @@ export function createStores(config: RuntimeConfig, deps: StoresDeps): Stores {
       deps.log.warn(
         { workers: config.workers },
         'workers is not 1 but store.redis is not set: each worker process keeps its own assertion-replay cache and session index, ' +
-          'so a captured SAML response could be replayed to another worker and IdP-initiated logout misses sessions of other workers; set store.redis',
+          'so a captured SAML response could be replayed to another worker, IdP-initiated logout misses sessions of other workers, ' +
+          'and after a logout the other workers trust their cached answer for the token until crowd.cacheTtlMs runs out; set store.redis',
       );
     }
     return {
       replay: createMemoryReplayStore(),
       sessions: createMemorySessionStore(),
+      sessionEvents: createMemorySessionEvents(),
       check: async () => {},
       close: async () => {},
     };
   }
   const connection = createRedisConnection(redis, deps);
+  const sessionEvents = createRedisSessionEvents(connection, redis.keyPrefix);
   return {
     replay: createRedisReplayStore(connection),
     sessions: createRedisSessionStore(connection),
+    sessionEvents,
     check: () => connection.ping(),
-    close: () => connection.close(),
+    close: async () => {
+      await Promise.all([sessionEvents.close(), connection.close()]);
+    },
   };
 }

@@ -3,7 +3,11 @@
  * stateSecret. The browser's "load balancer" is a resolver that sends each request to the instance the test picks.
  */
 import t, { type Test } from 'tap';
+import { join } from 'node:path';
 import { createApp, runCheck } from '../../../src/app.js';
+import { demoKeysDir, readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
+import type { IdpOutgoingMessage } from '../../../examples/demo/demo-idp.js';
+import { readRedirectMessage } from '../../../src/saml/redirect-binding.js';
 import { createStores } from '../../../src/state/create-stores.js';
 import { Browser } from '../../support/browser.js';
 import { redisServerMissing, startRedisServer, type RedisServer, type RedisServerOptions } from '../../support/redis-server.js';
@@ -22,6 +26,8 @@ interface Cluster {
 
 interface ClusterOptions {
   readonly redis?: RedisServerOptions;
+  /** More configuration (both instances). */
+  readonly config?: Record<string, unknown>;
   /** Changes to store.redis, given the server. */
   readonly store?: (redis: RedisServer) => Record<string, unknown>;
 }
@@ -29,7 +35,7 @@ interface ClusterOptions {
 async function startCluster(t: Test, options: ClusterOptions = {}): Promise<Cluster> {
   const redis = await startRedisServer(t, options.redis);
   const stack = await startStack(t, {
-    config: { store: { redis: { url: redis.url, connectTimeoutMs: 1_000, commandTimeoutMs: 1_000, ...options.store?.(redis) } } },
+    config: { ...options.config, store: { redis: { url: redis.url, connectTimeoutMs: 1_000, commandTimeoutMs: 1_000, ...options.store?.(redis) } } },
   });
   // Instance B: the same configuration file, its own process state, its own port.
   const b = await createApp(stack.config, { logLevel: 'silent' });
@@ -109,6 +115,91 @@ t.test('the SAML session of a login completed on B is found through the store A 
   t.match(await stores.sessions.get(token as string), { username: 'alice', sessionIndex: '_idp-session-7' });
 });
 
+/** SP keys, so that the LogoutResponses to the IdP are signed. */
+const SP_KEYS = { saml: { spPrivateKey: { file: join(demoKeysDir(), 'sp.key') }, spCertificateFile: join(demoKeysDir(), 'sp.crt') } };
+
+/** Delivers the IdP's LogoutRequest through the browser (Redirect binding) and reads the signed LogoutResponse. */
+async function idpLogout(browser: Browser, message: IdpOutgoingMessage): Promise<{ status: number; responseXml: string | undefined }> {
+  if (message.binding !== 'redirect') throw new Error('redirect binding expected');
+  const res = await browser.request(message.url, { headers: HTML });
+  const location = res.headers.location === undefined ? undefined : new URL(res.headers.location);
+  const responseXml = location === undefined ? undefined : readRedirectMessage(location.search.slice(1), [readDemoKeyPair('sp').certPem], 64 * 1024).xml;
+  return { status: res.status, responseXml };
+}
+
+/** GET with only this Crowd cookie, straight to one instance: 200 = forwarded as signed in, 302 = sent to the IdP. */
+async function statusWithToken(port: number, token: string): Promise<number> {
+  const res = await new Browser(() => port).request(`http://${HOSTS.echo}/browse/DEMO-2`, { headers: { ...HTML, cookie: `crowd.token_key=${token}` } });
+  return res.status;
+}
+
+/** Polls until `instance` no longer forwards the token (the Pub/Sub message travels on its own connection). */
+async function untilRefused(port: number, token: string): Promise<number> {
+  let status = await statusWithToken(port, token);
+  for (let attempt = 0; attempt < 40 && status === 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    status = await statusWithToken(port, token);
+  }
+  return status;
+}
+
+t.test('an IdP logout received by A ends the session created on B, and B stops trusting the token at once', { skip }, async (t) => {
+  // A token cache TTL far beyond the test: B forgets the token because A told it, not because its answer expired.
+  const { stack, browser, via, ports } = await startCluster(t, { config: { ...SP_KEYS, crowd: { cacheTtlSeconds: 600 } } });
+  via('a');
+  const login = await startLogin(browser, `http://${HOSTS.echo}/browse/DEMO-2`);
+  via('b');
+  t.equal((await post(browser, login.acsUrl, { SAMLResponse: response(stack, login, { sessionIndex: '_idp-session-9' }), RelayState: login.relayState })).status, 303, 'signed in on B');
+  const token = browser.cookies.find((cookie) => cookie.name === 'crowd.token_key')?.value as string;
+  t.equal(await statusWithToken(ports.b, token), 200, 'B forwards the user (and has cached the valid token)');
+  t.equal(await statusWithToken(ports.a, token), 200, 'so does A');
+
+  via('a');
+  const logout = await idpLogout(browser, stack.idp.logoutRequest({ nameId: 'alice', sessionIndex: '_idp-session-9', binding: 'redirect' }));
+  t.equal(logout.status, 302, 'A answers the IdP');
+  t.match(logout.responseXml, 'urn:oasis:names:tc:SAML:2.0:status:Success', 'with a signed LogoutResponse: Success');
+  t.notOk(stack.crowd.sessions.has(token), 'the Crowd session B created has ended');
+  t.equal(await statusWithToken(ports.a, token), 302, 'A sends the ended token to the IdP');
+  t.equal(await untilRefused(ports.b, token), 302, 'B no longer trusts its cached answer either');
+});
+
+t.test('after Redis restarts, a logout on A still reaches B (the channel is subscribed again)', { skip }, async (t) => {
+  const { stack, browser, via, ports, redis } = await startCluster(t, { config: { ...SP_KEYS, crowd: { cacheTtlSeconds: 600 } } });
+  await redis.stop();
+  await redis.start();
+  via('a');
+  const login = await startLogin(browser, `http://${HOSTS.echo}/`);
+  let status = 0;
+  for (let attempt = 0; attempt < 100 && status !== 303; attempt++) {
+    const again = attempt === 0 ? login : await startLogin(browser, `http://${HOSTS.echo}/`);
+    status = (await post(browser, again.acsUrl, { SAMLResponse: response(stack, again, { sessionIndex: '_idp-session-10' }), RelayState: again.relayState })).status;
+    if (status !== 303) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.equal(status, 303, 'signed in on A once Redis answers again');
+  const token = browser.cookies.find((cookie) => cookie.name === 'crowd.token_key')?.value as string;
+  t.equal(await statusWithToken(ports.b, token), 200, 'B caches the valid token');
+  t.equal((await idpLogout(browser, stack.idp.logoutRequest({ nameId: 'alice', sessionIndex: '_idp-session-10', binding: 'redirect' }))).status, 302);
+  t.equal(await untilRefused(ports.b, token), 302, 'B heard of the logout');
+});
+
+t.test('Redis down during an IdP logout: the IdP is told the logout was partial (signed Responder status), not sent an error page', { skip }, async (t) => {
+  const { stack, browser, via, redis } = await startCluster(t, { config: SP_KEYS });
+  via('b');
+  const login = await startLogin(browser, `http://${HOSTS.echo}/`);
+  t.equal((await post(browser, login.acsUrl, { SAMLResponse: response(stack, login, { sessionIndex: '_idp-session-11' }), RelayState: login.relayState })).status, 303);
+  await redis.stop();
+  via('a');
+  const logout = await idpLogout(browser, stack.idp.logoutRequest({ nameId: 'alice', sessionIndex: '_idp-session-11', binding: 'redirect' }));
+  t.equal(logout.status, 302, 'a LogoutResponse goes back to the IdP');
+  t.match(logout.responseXml, 'urn:oasis:names:tc:SAML:2.0:status:Responder', 'status Responder');
+  t.match(logout.responseXml, 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout', 'PartialLogout');
+  t.match(
+    stack.logs.find((line) => line.msg === 'IdP-initiated logout: 0 SSO session(s) ended'),
+    { outcome: 'partial', failures: [/finding the sessions to end: Redis at .* (has not been answering|failed during)/] },
+    'the log says why',
+  );
+});
+
 t.test('Redis down: logins are refused with a 503 page, signed-in users keep working, logins work again when it is back', { skip }, async (t) => {
   const { stack, browser, via, redis } = await startCluster(t);
   via('a');
@@ -183,17 +274,32 @@ t.test('check: store.redis is verified with the commands logins need', { skip },
   const refused = await runCheck(limited.stack.config);
   t.match(refused.items.find((item) => item.name === 'store'), { ok: false, detail: /NOPERM/ }, 'an ACL user without EVAL is caught');
 
-  // The least-privilege ACL user README.md documents.
-  const least = await startCluster(t, {
+  const noChannels = await startCluster(t, {
     redis: { aclUser: ['proxy', 'on', '>proxy-acl-pw', 'resetchannels', '~crowd-sso-proxy:*', ...LEAST_PRIVILEGE_COMMANDS.map((command) => `+${command}`)] },
     store: (server) => ({ url: server.url.replace('redis://', 'redis://proxy@'), password: 'proxy-acl-pw' }),
+  });
+  t.match(
+    (await runCheck(noChannels.stack.config)).items.find((item) => item.name === 'store'),
+    { ok: false, detail: /SUBSCRIBE crowd-sso-proxy:session-ended failed: NOPERM.*&crowd-sso-proxy:\*/ },
+    'an ACL user that may not use the logout channel is caught',
+  );
+
+  // The least-privilege ACL user README.md documents.
+  const least = await startCluster(t, {
+    redis: { aclUser: ['proxy', 'on', '>proxy-acl-pw', 'resetchannels', '&crowd-sso-proxy:*', '~crowd-sso-proxy:*', ...LEAST_PRIVILEGE_COMMANDS.map((command) => `+${command}`)] },
+    store: (server) => ({ url: server.url.replace('redis://', 'redis://proxy@'), password: 'proxy-acl-pw' }),
+    config: { ...SP_KEYS, crowd: { cacheTtlSeconds: 600 } },
   });
   t.match((await runCheck(least.stack.config)).items.find((item) => item.name === 'store'), { ok: true }, 'the documented ACL suffices for check');
   least.via('a');
   const login = await startLogin(least.browser, `http://${HOSTS.jira}/`);
-  t.equal((await post(least.browser, login.acsUrl, { SAMLResponse: response(least.stack, login), RelayState: login.relayState })).status, 303, '… and for logins');
+  t.equal((await post(least.browser, login.acsUrl, { SAMLResponse: response(least.stack, login, { sessionIndex: '_idp-session-12' }), RelayState: login.relayState })).status, 303, '… and for logins');
+  const token = least.browser.cookies.find((cookie) => cookie.name === 'crowd.token_key')?.value as string;
+  t.equal(await statusWithToken(least.ports.b, token), 200);
+  t.match((await idpLogout(least.browser, least.stack.idp.logoutRequest({ nameId: 'alice', sessionIndex: '_idp-session-12', binding: 'redirect' }))).responseXml, 'status:Success');
+  t.equal(await untilRefused(least.ports.b, token), 302, '… and for logouts that reach every instance');
   t.notOk(least.stack.logs.some((line) => line.reason === 'store_unavailable'), 'no store failure on the way');
 });
 
 /** As listed in README.md, "Several instances". */
-const LEAST_PRIVILEGE_COMMANDS = ['ping', 'info', 'get', 'mget', 'set', 'del', 'eval', 'zadd', 'zrange', 'zrangebyscore', 'zremrangebyscore', 'zrem', 'pexpire', 'multi', 'exec'];
+const LEAST_PRIVILEGE_COMMANDS = ['ping', 'info', 'get', 'mget', 'set', 'del', 'eval', 'zadd', 'zrange', 'zrangebyscore', 'zremrangebyscore', 'zrem', 'pexpire', 'multi', 'exec', 'publish', 'subscribe'];
