@@ -20,7 +20,7 @@ import type { Forwarder } from './proxy/forwarder.js';
 
 export interface AccessControlDeps {
   readonly logger: Logger;
-  readonly crowd: Pick<CrowdPort, 'invalidateSession' | 'getCookieConfig'>;
+  readonly crowd: Pick<CrowdPort, 'invalidateSession' | 'getCookieConfig' | 'cachedCookieConfig'>;
   readonly tokens: Pick<TokenValidatorPort, 'forget'>;
   readonly saml: Pick<SamlPort, 'createLogoutRequest' | 'createLogoutResponse' | 'readLogoutMessage'>;
   readonly sealer: StateSealerPort;
@@ -82,6 +82,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     pathPrefix: config.pathPrefix,
     policies,
     cookieConfig,
+    cachedCookieConfig: () => deps.crowd.cachedCookieConfig(),
     authenticator: deps.authenticator,
     accessEnforcer: deps.accessEnforcer,
     sessionJudge,

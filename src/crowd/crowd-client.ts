@@ -79,6 +79,8 @@ export interface CrowdClient {
   invalidateSession(token: string): Promise<void>;
   /** `GET /config/cookie`, cached for `crowd.cookieConfigTtlMs`, with `crowd.cookie` overrides applied. */
   getCookieConfig(): Promise<CrowdCookieConfig>;
+  /** The cookie configuration while it is cached; undefined when `getCookieConfig` must ask Crowd. */
+  cachedCookieConfig(): CrowdCookieConfig | undefined;
   /** `GET /config/cookie` past the cache (refreshing it): proves Crowd answers and accepts the application's credentials. */
   checkConnection(): Promise<void>;
   /** `GET /user`: null when the user does not exist. */
@@ -490,6 +492,10 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
         cookiePending = undefined;
       });
       return cookiePending;
+    },
+
+    cachedCookieConfig() {
+      return cookieCache !== undefined && cookieCache.expiresAtMs > now() ? cookieCache.value : undefined;
     },
 
     async checkConnection() {

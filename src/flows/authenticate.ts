@@ -30,6 +30,23 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       }
       return undefined;
     },
+
+    /**
+     * The same answer from cached validations only: Authenticated, null (every candidate known invalid, or none), or
+     * undefined when a candidate that matters is not cached (then `authenticate` must ask Crowd).
+     */
+    fromCache(candidates: readonly string[], clientIp: string): Authenticated | null | undefined {
+      if (candidates.length === 0) return null;
+      const { cacheKey } = deps.validationFactors(clientIp);
+      const count = Math.min(candidates.length, MAX_CANDIDATES);
+      for (let i = 0; i < count; i++) {
+        const token = candidates[i] as string;
+        const session = deps.tokens.cached(token, cacheKey);
+        if (session === undefined) return undefined;
+        if (session !== null) return { token, session };
+      }
+      return null;
+    },
   };
 }
 

@@ -28,6 +28,8 @@ export interface SessionJudge {
    * could not be recorded either and would loop).
    */
   judge(token: string, limits: SessionLimits): Promise<SessionStanding>;
+  /** 'valid' when a cached record says so (no store call); undefined when `judge` must decide. */
+  cachedValid(token: string, limits: SessionLimits): 'valid' | undefined;
   /** Drops the cached record (after logout). */
   forget(token: string): void;
 }
@@ -52,16 +54,17 @@ export function createSessionJudge(deps: SessionJudgeDeps): SessionJudge {
     return record;
   }
 
+  function cachedValid(token: string, limits: SessionLimits): 'valid' | undefined {
+    const nowMs = now();
+    const cached = cache.get(token);
+    return cached !== undefined && cached.expiresAtMs > nowMs && judgeSession(cached.record, nowMs, limits) === 'valid' ? 'valid' : undefined;
+  }
+
   return {
     async judge(token, limits) {
-      const nowMs = now();
-      const cached = cache.get(token);
-      if (cached !== undefined && cached.expiresAtMs > nowMs) {
-        const standing = judgeSession(cached.record, nowMs, limits);
-        if (standing === 'valid') return standing;
-      }
-      return judgeSession(await read(token, limits), nowMs, limits);
+      return cachedValid(token, limits) ?? judgeSession(await read(token, limits), now(), limits);
     },
+    cachedValid,
     forget(token) {
       cache.delete(token);
     },

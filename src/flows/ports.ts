@@ -43,6 +43,8 @@ export interface CrowdPort {
   invalidateSession(token: string): Promise<void>;
   /** `GET /config/cookie`, cached by the adapter. */
   getCookieConfig(): Promise<CrowdCookieConfig>;
+  /** The cookie configuration while it is cached (no call); undefined when `getCookieConfig` must ask Crowd. */
+  cachedCookieConfig(): CrowdCookieConfig | undefined;
   /** `GET /user?username=`: null when Crowd answers 404 USER_NOT_FOUND. */
   getUser(username: string): Promise<CrowdUser | null>;
   /** `GET /search` (CQL `email=…`): the users whose email equals `email`, ignoring case; Crowd does not keep emails unique. */
@@ -90,6 +92,8 @@ export interface CrowdGroupsPort {
 export interface TokenValidatorPort {
   /** `cacheKey` distinguishes factor sets (e.g. the client IP); equal keys share one Crowd call. */
   validate(token: string, factors: readonly ValidationFactor[], cacheKey: string): Promise<CrowdSession | null>;
+  /** The cached answer only (no Crowd call): the session, null (invalid), or undefined (ask with `validate`). */
+  cached(token: string, cacheKey: string): CrowdSession | null | undefined;
   /** Forget a token (after logout). */
   forget(token: string): void;
 }

@@ -46,6 +46,8 @@ export interface AppGateDeps {
   /** Every app's compiled policy, by app name. */
   readonly policies: ReadonlyMap<string, AppPolicy>;
   readonly cookieConfig: () => Promise<CrowdCookieConfig>;
+  /** The cookie configuration while cached, else undefined (the hot path asks this first). */
+  readonly cachedCookieConfig: () => CrowdCookieConfig | undefined;
   readonly authenticator: Authenticator;
   /** apps[].access (who may use the app), checked for every valid session. */
   readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
@@ -64,6 +66,20 @@ interface SessionFacts {
   readonly candidates: readonly string[];
   readonly authenticated: Authenticated | undefined;
   readonly state: SessionState;
+}
+
+/** The request facts the policy decides on, besides the session. */
+interface Classified {
+  readonly match: PathMatch;
+  readonly navigation: boolean;
+  readonly emergencyAllowed: boolean;
+  readonly hasCredentials: boolean;
+}
+
+interface Decided {
+  readonly match: PathMatch;
+  readonly session: SessionFacts;
+  readonly decision: Decision;
 }
 
 const ABSOLUTE_URL = /^https?:\/\//i;
@@ -121,7 +137,23 @@ export function createAppGate(deps: AppGateDeps) {
     return { app, clientIp: ctx.clientIp, proto: ctx.proto ?? deps.publicScheme, host: ctx.host as string, requestId: ctx.reqId, cookieHeader };
   }
 
-  async function sessionFacts(req: IncomingMessage, ctx: GateContext, policy: AppPolicy): Promise<SessionFacts> {
+  /**
+   * The hot path: when cached answers settle the session (cookie configuration, token validation, session record),
+   * the facts come back at once, without a promise; otherwise from `sessionFactsFromCrowd`.
+   */
+  function sessionFacts(req: IncomingMessage, ctx: GateContext, policy: AppPolicy): SessionFacts | Promise<SessionFacts> {
+    const cookie = deps.cachedCookieConfig();
+    // apps[].access asks the store and Crowd's groups: never settled from the cache alone.
+    if (cookie === undefined || policy.app.access !== undefined) return sessionFactsFromCrowd(req, ctx, policy);
+    const candidates = findCookieValues(req.headers.cookie, cookie.name);
+    const known = deps.authenticator.fromCache(candidates, ctx.clientIp);
+    if (known === null) return { cookie, candidates, authenticated: undefined, state: 'none' };
+    if (known === undefined || deps.sessionJudge.cachedValid(known.token, policy.sessionLimits) === undefined) return sessionFactsFromCrowd(req, ctx, policy);
+    ctx.user = known.session.username;
+    return { cookie, candidates, authenticated: known, state: 'valid' };
+  }
+
+  async function sessionFactsFromCrowd(req: IncomingMessage, ctx: GateContext, policy: AppPolicy): Promise<SessionFacts> {
     const cookie = await deps.cookieConfig();
     const candidates = findCookieValues(req.headers.cookie, cookie.name);
     const authenticated = await deps.authenticator.authenticate(candidates, ctx.clientIp);
@@ -134,7 +166,7 @@ export function createAppGate(deps: AppGateDeps) {
   }
 
   /** The match (emergency settled), whether the request has its own credentials, and whether emergency access holds. */
-  function classify(req: IncomingMessage, ctx: GateContext, policy: AppPolicy) {
+  function classify(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, navigation: boolean): Classified {
     const method = req.method ?? 'GET';
     const raw = policy.match(method, ctx.path, ctx.query);
     const emergency = policy.emergency;
@@ -144,20 +176,34 @@ export function createAppGate(deps: AppGateDeps) {
       emergency.allows(ctx.clientIp, emergency.secretHeaderName === undefined ? undefined : headerText(req.headers[emergency.secretHeaderName]));
     const match = policy.settle(raw, method, ctx.path, emergencyAllowed);
     const hasCredentials = match.kind === 'credentials' && hasAppCredentials(req.headers.authorization);
-    return { match, emergencyAllowed, hasCredentials };
+    return { match, navigation, emergencyAllowed, hasCredentials };
   }
 
-  async function decide(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, navigation: boolean) {
-    const { match, emergencyAllowed, hasCredentials } = classify(req, ctx, policy);
-    const session = policy.needsSession(match, hasCredentials) ? await sessionFacts(req, ctx, policy) : NO_SESSION;
+  /** The policy's decision: at once when the session facts came from the cache, else once they are known. */
+  function decide(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, navigation: boolean): Decided | Promise<Decided> {
+    const classified = classify(req, ctx, policy, navigation);
+    const session = policy.needsSession(classified.match, classified.hasCredentials) ? sessionFacts(req, ctx, policy) : NO_SESSION;
+    // An app's logout also looks for a Crowd cookie, which may need the cookie configuration from Crowd.
+    if (session instanceof Promise || classified.match.kind === 'logout') return decideLater(req, policy, classified, session);
+    return conclude(req, policy, classified, session, false);
+  }
+
+  async function decideLater(req: IncomingMessage, policy: AppPolicy, classified: Classified, pending: SessionFacts | Promise<SessionFacts>): Promise<Decided> {
+    const session = await pending;
+    const hasCrowdCookie = classified.match.kind === 'logout' && (await crowdCookies(req)).length > 0;
+    return conclude(req, policy, classified, session, hasCrowdCookie);
+  }
+
+  function conclude(req: IncomingMessage, policy: AppPolicy, classified: Classified, session: SessionFacts, hasCrowdCookie: boolean): Decided {
+    const { match, navigation } = classified;
     const decision = policy.decide({
       match,
       navigation,
-      hasCredentials,
-      emergencyAllowed,
+      hasCredentials: classified.hasCredentials,
+      emergencyAllowed: classified.emergencyAllowed,
       session: session.state,
       signedOut: session.state === 'none' && navigation && findCookie(req.headers.cookie, SIGNED_OUT_MARKER) !== undefined,
-      hasCrowdCookie: match.kind === 'logout' && (await crowdCookies(req)).length > 0,
+      hasCrowdCookie,
     });
     return { match, session, decision };
   }
@@ -201,7 +247,9 @@ export function createAppGate(deps: AppGateDeps) {
     return signInLink(deps.pathPrefix, deps.returnUrls.absolute(ctx.host as string, app.startPath));
   }
 
-  async function act(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, match: PathMatch, session: SessionFacts, decision: Decision): Promise<void> {
+  /** Acts on the decision; synchronous unless the answer needs Crowd's cookie configuration or a new login. */
+  function act(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, decided: Decided): void | Promise<void> {
+    const { match, session, decision } = decided;
     ctx.decision = METRIC_DECISION[decision.kind];
     switch (decision.kind) {
       case 'forward': {
@@ -224,26 +272,10 @@ export function createAppGate(deps: AppGateDeps) {
         ctx.forwardedAtMs = performance.now();
         deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
         return;
-      case 'forward-anonymous': {
-        // The app must see the same anonymous request the proxy decided on, not a session it refused.
-        const name = session.cookie?.name ?? (await deps.cookieConfig()).name;
-        const cookieHeader = (req.headers.cookie ?? '').includes(name) ? removeCookie(req.headers.cookie, name) : undefined;
-        ctx.forwardedAtMs = performance.now();
-        deps.forwarder.forward(req, res, forwardContext(ctx, app, cookieHeader));
-        return;
-      }
-      case 'login': {
-        const host = ctx.host as string;
-        const target = await deps.loginStarter.start(host, loginReturnUrl(req, ctx, app, match), {
-          forceAuthn: decision.forceAuthn,
-          authnContext: app.requiredAuthnContext,
-        });
-        if (decision.why !== 'no-session') {
-          logger.info({ reqId: ctx.reqId, host, app: app.name, decision: 'login', reason: decision.why, user: ctx.user }, `signing in again: ${decision.why}`);
-        }
-        redirect(res, 302, target);
-        return;
-      }
+      case 'forward-anonymous':
+        return forwardAnonymous(req, res, ctx, app, session);
+      case 'login':
+        return startLogin(req, res, ctx, app, match, decision);
       case 'signed-out':
         sendPlain(res, signedOutResponse({ requestId: ctx.reqId, redirectUrl: undefined, signInHref: signInHref(ctx, app), message: SIGNED_OUT_MESSAGES.recently }));
         return;
@@ -262,28 +294,54 @@ export function createAppGate(deps: AppGateDeps) {
     }
   }
 
+  async function observeRequest(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, policy: AppPolicy, navigation: boolean): Promise<void> {
+    let outcome: { match: PathMatch; decision: Decision } | { error: unknown };
+    try {
+      outcome = await decide(req, ctx, policy, navigation);
+    } catch (error) {
+      outcome = { error };
+    }
+    observe(req, res, ctx, app, outcome);
+  }
+
+  async function forwardAnonymous(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, session: SessionFacts): Promise<void> {
+    // The app must see the same anonymous request the proxy decided on, not a session it refused.
+    const name = session.cookie?.name ?? (await deps.cookieConfig()).name;
+    const cookieHeader = (req.headers.cookie ?? '').includes(name) ? removeCookie(req.headers.cookie, name) : undefined;
+    ctx.forwardedAtMs = performance.now();
+    deps.forwarder.forward(req, res, forwardContext(ctx, app, cookieHeader));
+  }
+
+  async function startLogin(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, match: PathMatch, decision: Decision): Promise<void> {
+    const host = ctx.host as string;
+    const target = await deps.loginStarter.start(host, loginReturnUrl(req, ctx, app, match), {
+      forceAuthn: decision.forceAuthn,
+      authnContext: app.requiredAuthnContext,
+    });
+    if (decision.why !== 'no-session') {
+      logger.info({ reqId: ctx.reqId, host, app: app.name, decision: 'login', reason: decision.why, user: ctx.user }, `signing in again: ${decision.why}`);
+    }
+    redirect(res, 302, target);
+  }
+
   return {
-    async handle(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig): Promise<void> {
+    /**
+     * Synchronous when cached answers settle the request (a signed-in user's next request: no promise on the hot
+     * path); a promise otherwise. May throw (or reject) an SsoProxyError for the caller to answer.
+     */
+    handle(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig): void | Promise<void> {
       const policy = policyOf(app);
       const navigation = isBrowserNavigation(requestKindFacts(req.method, req.headers));
-      if (policy.observe) {
-        let outcome: { match: PathMatch; decision: Decision } | { error: unknown };
-        try {
-          outcome = await decide(req, ctx, policy, navigation);
-        } catch (error) {
-          outcome = { error };
-        }
-        observe(req, res, ctx, app, outcome);
-        return;
-      }
-      const { match, session, decision } = await decide(req, ctx, policy, navigation);
-      await act(req, res, ctx, app, match, session, decision);
+      if (policy.observe) return observeRequest(req, res, ctx, app, policy, navigation);
+      const decided = decide(req, ctx, policy, navigation);
+      if (decided instanceof Promise) return decided.then((later) => act(req, res, ctx, app, later));
+      return act(req, res, ctx, app, decided);
     },
 
     /** WebSocket upgrades are never redirected: the forwarding context, or the status to refuse with. */
     async upgrade(req: IncomingMessage, ctx: GateContext, app: AppConfig): Promise<ForwardContext | 401 | 403> {
       const policy = policyOf(app);
-      let outcome: Awaited<ReturnType<typeof decide>>;
+      let outcome: Decided;
       try {
         outcome = await decide(req, ctx, policy, false);
       } catch (error) {

@@ -172,7 +172,8 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     }
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  /** Synchronous for a signed-in user's request answered from the caches (app-gate.ts); may throw. */
+  function handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void | Promise<void> {
     if (!ctx.path.startsWith('/')) throw new BadRequestError(`request target "${req.url?.slice(0, 200)}" is not a path`, { detail: 'request_target' });
     const route = router.route(ctx.host, ctx.path);
     if (route.kind === 'unknown-host') {
@@ -191,7 +192,14 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       const ctx = new RequestContext(req, deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto));
       res.setHeader('x-request-id', ctx.reqId);
       observer.track(res, ctx);
-      handle(req, res, ctx).catch((error: unknown) => fail(error, req, res, ctx));
+      let pending: void | Promise<void>;
+      try {
+        pending = handle(req, res, ctx);
+      } catch (error) {
+        fail(error, req, res, ctx);
+        return;
+      }
+      if (pending instanceof Promise) pending.catch((error: unknown) => fail(error, req, res, ctx));
     },
 
     /** WebSocket upgrades: forwarded as the app's access rules allow (a valid Crowd session by default); never redirected. */

@@ -144,7 +144,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   new Gauge({
     name: `${PREFIX}token_cache_entries`,
-    help: 'Answers held in the Crowd token cache (bounded by crowd.cacheMaxEntries)',
+    help: 'Tokens with answers in the Crowd token cache (bounded by crowd.cacheMaxEntries)',
     registers,
     collect() {
       this.set(sources?.tokenCacheEntries() ?? 0);

@@ -122,6 +122,34 @@ t.test('different factor sets are validated separately', async (t) => {
   t.equal(validations(token), 2);
 });
 
+t.test('one token keeps the answers of its four most recent factor sets', async (t) => {
+  const { validator, newToken, validations } = await setup(t);
+  const token = await newToken();
+  const keys = ['k1', 'k2', 'k3', 'k4', 'k5'];
+  for (const key of keys) await validator.validate(token, FACTORS, key);
+  t.equal(validations(token), 5);
+  for (const key of keys.slice(1)) t.ok(validator.cached(token, key), `${key} answered from the cache`);
+  t.equal(validator.cached(token, 'k1'), undefined, 'the oldest was dropped');
+  await validator.validate(token, FACTORS, 'k1');
+  t.equal(validations(token), 6, 'and is asked again');
+  t.equal(validator.entries(), 1, 'one entry: the cache is bounded in tokens');
+});
+
+t.test('cached() answers from the cache only: never a Crowd call, undefined once expired', async (t) => {
+  const { validator, newToken, validations, clock } = await setup(t);
+  const token = await newToken();
+  t.equal(validator.cached(token, KEY), undefined, 'nothing cached yet');
+  t.equal(validations(token), 0);
+  await validator.validate(token, FACTORS, KEY);
+  t.match(validator.cached(token, KEY), { username: 'alice' });
+  t.equal(validator.cached('UnknownToken', KEY), undefined);
+  await validator.validate('UnknownToken', FACTORS, KEY);
+  t.equal(validator.cached('UnknownToken', KEY), null, 'known invalid');
+  clock.ms += TTL_MS;
+  t.equal(validator.cached(token, KEY), undefined, 'expired');
+  t.equal(validations(token), 1);
+});
+
 t.test('errors are shared by concurrent callers but never cached', async (t) => {
   const { fake, validator, newToken, validations } = await setup(t);
   const token = await newToken();
