@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { isSsoProxyError } from '../errors.js';
+import { createAccessLogWriter } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccessDecision, RequestMetrics } from '../observability/metrics.js';
 import { objectSlot } from '../proxy/object-slot.js';
@@ -52,9 +53,9 @@ const MAX_LOGGED_PATH_CHARS = 1024;
 export function createRequestObserver(options: RequestObserverOptions): RequestObserver {
   const { logger, accessLog, metrics } = options;
   const open = objectSlot<ServerResponse, AccessFacts>('access facts');
-  // The access line has fixed fields, none of them a redacted path (logger.ts), so it skips pino's redaction, which
-  // costs several times the rest of the line. Its level is checked on `logger`, whose level a reload changes.
-  const accessLogger = logger.child({}, { level: 'info', redact: [] });
+  // The access line has fixed fields, none of them a redacted path (logger.ts): it is written by hand, past pino's
+  // redaction and generic serialization. Its level is checked on `logger`, whose level a reload changes.
+  const writeAccessLine = createAccessLogWriter(logger);
 
   function record(facts: AccessFacts, status: number): void {
     const endMs = performance.now();
@@ -63,21 +64,18 @@ export function createRequestObserver(options: RequestObserverOptions): RequestO
       if (facts.forwardedAtMs !== undefined && facts.app !== undefined) metrics.upstreamResponse(facts.app.name, (endMs - facts.forwardedAtMs) / 1000);
     }
     if (!accessLog || !logger.isLevelEnabled('info')) return;
-    accessLogger.info(
-      {
-        reqId: facts.reqId,
-        host: clip(facts.host, MAX_LOGGED_HOST_CHARS),
-        app: facts.app?.name,
-        decision: facts.decision,
-        status,
-        durationMs: Math.round((endMs - facts.startedMs) * 1000) / 1000,
-        method: facts.method,
-        path: clip(facts.path, MAX_LOGGED_PATH_CHARS),
-        clientIp: facts.clientIp,
-        user: facts.user,
-      },
-      'request completed',
-    );
+    writeAccessLine({
+      reqId: facts.reqId,
+      host: clip(facts.host, MAX_LOGGED_HOST_CHARS),
+      app: facts.app?.name,
+      decision: facts.decision,
+      status,
+      durationMs: Math.round((endMs - facts.startedMs) * 1000) / 1000,
+      method: facts.method,
+      path: clip(facts.path, MAX_LOGGED_PATH_CHARS),
+      clientIp: facts.clientIp,
+      user: facts.user,
+    });
   }
 
   function onResponseClose(this: ServerResponse): void {

@@ -3,8 +3,8 @@
  * process-wide counters live here, and each Runtime binds its apps, token cache and certificates with `bind`.
  *
  * Names follow `crowd_sso_proxy_<noun>_<unit|total>`; every label takes its values from a fixed set (app names from
- * the configuration, Crowd endpoint labels from the client's code, reasons from the error catalog). Children for the
- * labels the request path uses are created when a runtime is bound, so counting a request is a lookup and an add.
+ * the configuration, Crowd endpoint labels from the client's code, reasons from the error catalog). What the request
+ * path counts is bound when a runtime is bound, so counting a request is a lookup and an add.
  *
  * With `workers` (node:cluster) each worker keeps its own registry and the primary serves their sum
  * (`createClusterMetrics`); gauges that every worker reports alike (certificate expiry) take the minimum instead.
@@ -89,8 +89,12 @@ const UPSTREAM_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 const CROWD_BUCKETS_SECONDS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface AppChildren {
-  /** Index: decision * STATUS_CLASSES.length + status class. */
-  readonly requests: readonly Counter.Internal[];
+  /**
+   * Requests counted since the last scrape; index: decision * STATUS_CLASSES.length + status class. Added to the
+   * prom-client counter when it is collected: counting a request is then one array add, not a labelled `inc()`
+   * (which hashes its labels every time).
+   */
+  readonly pendingRequests: Float64Array;
   readonly upstream: Histogram.Internal<'app'>;
 }
 
@@ -106,11 +110,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let sources: MetricsSources | undefined;
   let spNotAfterMs: number | undefined;
 
-  const requests = new Counter({
+  const appChildren = new Map<string, AppChildren>();
+  new Counter({
     name: `${PREFIX}requests_total`,
     help: 'Requests and WebSocket upgrades answered, by app (_none: unknown host), decision and status class',
     labelNames: ['app', 'decision', 'status_class'],
     registers,
+    collect() {
+      for (const [app, children] of appChildren) {
+        const pending = children.pendingRequests;
+        for (let index = 0; index < pending.length; index++) {
+          const count = pending[index] as number;
+          if (count === 0) continue;
+          pending[index] = 0;
+          const decision = ACCESS_DECISIONS[Math.floor(index / STATUS_CLASSES.length)] as string;
+          this.labels(app, decision, STATUS_CLASSES[index % STATUS_CLASSES.length] as string).inc(count);
+        }
+      }
+    },
   });
   const upstreamDuration = new Histogram({
     name: `${PREFIX}upstream_duration_seconds`,
@@ -201,13 +218,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const samlFailureChildren = new Map(SAML_FAILURE_REASONS.map((reason) => [reason, zeroed(samlFailures.labels(reason))]));
   const loginFailureChildren = new Map<string, Counter.Internal>();
   const crowdChildren = new Map<string, CrowdChildren>();
-  const appChildren = new Map<string, AppChildren>();
 
   const childrenOf = (app: string): AppChildren => {
     let children = appChildren.get(app);
     if (children === undefined) {
       children = {
-        requests: ACCESS_DECISIONS.flatMap((decision) => STATUS_CLASSES.map((statusClass) => requests.labels(app, decision, statusClass))),
+        pendingRequests: new Float64Array(ACCESS_DECISIONS.length * STATUS_CLASSES.length),
         upstream: upstreamDuration.labels(app),
       };
       appChildren.set(app, children);
@@ -242,7 +258,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         request(app, decision, status) {
           const children = (app === undefined ? undefined : byApp.get(app)) ?? none;
           const statusClass = Math.min(Math.max(Math.floor(status / 100), 1), STATUS_CLASSES.length) - 1;
-          children.requests[(decisionIndex.get(decision) ?? 0) * STATUS_CLASSES.length + statusClass]?.inc();
+          children.pendingRequests[(decisionIndex.get(decision) ?? 0) * STATUS_CLASSES.length + statusClass] += 1;
         },
         upstreamResponse(app, seconds) {
           byApp.get(app)?.upstream.observe(seconds);
