@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark row and prints the report; a full run also writes bench/results/latest.md.
  *
- * Environment: BENCH_DURATION_SECONDS (measured seconds per row, default 4), BENCH_ROUNDS (slices per row, taking
- * turns with the other rows of the group, default 4), BENCH_WARMUP_SECONDS (default 1),
+ * Environment: BENCH_DURATION_SECONDS (measured seconds per row, default 8), BENCH_ROUNDS (slices per row, taking
+ * turns with the other rows of the group, default 8), BENCH_WARMUP_SECONDS (default 1),
  * BENCH_ROWS (comma-separated row ids, e.g. `small/http-proxy,small/sso-hit`; default all), BENCH_MEMORY_TOKENS
  * (default 1000000; 0 skips), BENCH_LOGINS (default 200; 0 skips), BENCH_CROWD_LATENCY_MS (default 5), BENCH_PIN (default
  * 1: the proxy under test on a CPU of its own, see cpu-plan.ts; 0: unpinned).
@@ -24,8 +24,8 @@ function numberFromEnv(name: string, fallback: number): number {
 
 const rows = process.env['BENCH_ROWS'] ? process.env['BENCH_ROWS'].split(',').map((row) => row.trim()) : undefined;
 const report = await runBench({
-  durationSeconds: numberFromEnv('BENCH_DURATION_SECONDS', 4),
-  rounds: Math.max(1, Math.round(numberFromEnv('BENCH_ROUNDS', 4))),
+  durationSeconds: numberFromEnv('BENCH_DURATION_SECONDS', 8),
+  rounds: Math.max(1, Math.round(numberFromEnv('BENCH_ROUNDS', 8))),
   warmupSeconds: numberFromEnv('BENCH_WARMUP_SECONDS', 1),
   ...(rows === undefined ? {} : { rows }),
   memoryTokens: numberFromEnv('BENCH_MEMORY_TOKENS', 1_000_000),

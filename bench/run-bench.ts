@@ -47,6 +47,8 @@ export interface MeasuredRow extends RowSpec {
   readonly kind: 'measured';
   /** Requests (or WebSocket round trips) per second. */
   readonly ratePerSecond: number;
+  /** The same, per slice, in the order the slices ran (slice i of every row of a group ran in round i). */
+  readonly sliceRates: readonly number[];
   readonly p50Ms: number;
   readonly p99Ms: number;
   /** Completed requests or round trips. */
@@ -69,7 +71,7 @@ export type BenchRow = MeasuredRow | SkippedRow;
 export interface BenchOptions {
   /** Measured seconds per row, in `rounds` slices interleaved with the other rows of its group. */
   readonly durationSeconds: number;
-  /** Slices per row (default 4): rows of a group take turns, so that a disturbance hits them alike. */
+  /** Slices per row (default 8): rows of a group take turns, so that a disturbance hits them alike. */
   readonly rounds?: number;
   readonly warmupSeconds: number;
   /** Row ids to run (default: all). */
@@ -123,7 +125,7 @@ const SIGNED_IN_USERS = 1_000;
 const WORKERS = 2;
 /** Chance that a token missed one of 2 workers after 8 laps: 1/2⁸. */
 const WORKERS_PRIMING_LAPS = 8;
-const ROUNDS = 4;
+const ROUNDS = 8;
 /** Each token of the burst row is sent this many times in a row, by as many connections at once. */
 const BURST_REPEAT = 16;
 /** Upper bound on the cache-miss row's rate, to size its pool of never-seen tokens. */
@@ -182,6 +184,7 @@ interface RowRun {
   completed: number;
   failures: number;
   seconds: number;
+  readonly sliceRates: number[];
   cpuUs: number;
   /** Token → validations the fake Crowd received for it during this row's slices. */
   readonly validations: Map<string, number>;
@@ -346,6 +349,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         completed: 0,
         failures: 0,
         seconds: 0,
+        sliceRates: [],
         cpuUs: 0,
         validations: new Map(),
         reused: 0,
@@ -384,6 +388,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       run.completed += slice.completed;
       run.failures += slice.failures;
       run.seconds += slice.elapsedSeconds;
+      run.sliceRates.push(slice.elapsedSeconds > 0 ? slice.completed / slice.elapsedSeconds : 0);
       run.reused += run.rotation.reused - reusedBefore;
     }
 
@@ -404,6 +409,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         ...run.row,
         kind: 'measured',
         ratePerSecond: run.seconds > 0 ? run.completed / run.seconds : 0,
+        sliceRates: run.sliceRates,
         p50Ms: latency.p50Ms,
         p99Ms: latency.p99Ms,
         completed: run.completed,
