@@ -13,6 +13,9 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin/crowd-sso-proxy.js');
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+// Each test starts the command as a new Node.js process (about a second each, several when the machine is busy).
+t.setTimeout(180_000);
+
 interface Run {
   readonly code: number | null;
   readonly stdout: string;
