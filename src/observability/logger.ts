@@ -10,7 +10,7 @@ export interface LoggerOptions {
   readonly level: LevelWithSilent;
   /** `json` (default): one JSON object per line. `pretty`: one readable line per entry, for a terminal. */
   readonly format?: LogFormat;
-  /** Where lines go; default stdout (JSON: batched per event-loop turn, see batched-stdout.ts). */
+  /** Where lines go; default stdout (JSON: batched, see batched-stdout.ts). */
   readonly destination?: NodeJS.WritableStream;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The default JSON log destination (batched per event-loop turn) in a real child process writing to a pipe:
+ * The default JSON log destination (written in batches) in a real child process writing to a pipe:
  * nothing is lost when the process exits in the middle of a batch, lines keep their order across loggers, and a
  * line logged while the proxy is otherwise quiet is written at once, not held for a batch.
  */
