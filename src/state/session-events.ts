@@ -64,7 +64,8 @@ export function createRedisSessionEvents(connection: RedisConnection, keyPrefix:
       if (listeners.length === 1) subscriber.connect().catch(() => {});
     },
     async close() {
-      await subscriber.quit().catch(() => undefined);
+      // A client that never connected would connect just to say QUIT.
+      if (subscriber.status !== 'wait') await subscriber.quit().catch(() => undefined);
       subscriber.disconnect();
     },
   };
