@@ -12,7 +12,7 @@ import { createStores } from '../../../src/state/create-stores.js';
 import { Browser } from '../../support/browser.js';
 import { redisServerMissing, startRedisServer, type RedisServer, type RedisServerOptions } from '../../support/redis-server.js';
 import { HTML, post, response, startLogin } from '../../support/saml-login.js';
-import { HOSTS, startStack, type Stack } from '../../support/stack.js';
+import { HOSTS, startStack, type Stack, type StackOptions } from '../../support/stack.js';
 
 interface Cluster {
   readonly redis: RedisServer;
@@ -28,6 +28,8 @@ interface ClusterOptions {
   readonly redis?: RedisServerOptions;
   /** More configuration (both instances). */
   readonly config?: Record<string, unknown>;
+  /** Changes to the stack's apps (both instances). */
+  readonly apps?: StackOptions['apps'];
   /** Changes to store.redis, given the server. */
   readonly store?: (redis: RedisServer) => Record<string, unknown>;
 }
@@ -35,6 +37,7 @@ interface ClusterOptions {
 async function startCluster(t: Test, options: ClusterOptions = {}): Promise<Cluster> {
   const redis = await startRedisServer(t, options.redis);
   const stack = await startStack(t, {
+    ...(options.apps === undefined ? {} : { apps: options.apps }),
     config: { ...options.config, store: { redis: { url: redis.url, connectTimeoutMs: 1_000, commandTimeoutMs: 1_000, ...options.store?.(redis) } } },
   });
   // Instance B: the same configuration file, its own process state, its own port.
@@ -161,6 +164,20 @@ t.test('an IdP logout received by A ends the session created on B, and B stops t
   t.notOk(stack.crowd.sessions.has(token), 'the Crowd session B created has ended');
   t.equal(await statusWithToken(ports.a, token), 302, 'A sends the ended token to the IdP');
   t.equal(await untilRefused(ports.b, token), 302, 'B no longer trusts its cached answer either');
+});
+
+t.test("an app's logout on A ends the session on B too", { skip }, async (t) => {
+  const { stack, browser, via, ports } = await startCluster(t, { apps: { confluence: { preset: 'confluence' } }, config: { crowd: { cacheTtlSeconds: 600 } } });
+  via('b');
+  const login = await startLogin(browser, `http://${HOSTS.echo}/`);
+  t.equal((await post(browser, login.acsUrl, { SAMLResponse: response(stack, login), RelayState: login.relayState })).status, 303, 'signed in on B');
+  const token = browser.cookies.find((cookie) => cookie.name === 'crowd.token_key')?.value as string;
+  t.equal(await statusWithToken(ports.b, token), 200, 'B caches the valid token');
+  via('a');
+  const res = await browser.request(`http://${HOSTS.confluence}/logout.action`, { headers: HTML });
+  t.match(res.body, /Signed out/, "Confluence's logout through A");
+  t.notOk(stack.crowd.sessions.has(token), 'the Crowd session ended');
+  t.equal(await untilRefused(ports.b, token), 302, 'B heard of it');
 });
 
 t.test('after Redis restarts, a logout on A still reaches B (the channel is subscribed again)', { skip }, async (t) => {
