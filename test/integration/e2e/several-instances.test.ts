@@ -180,6 +180,24 @@ t.test("an app's logout on A ends the session on B too", { skip }, async (t) => 
   t.equal(await untilRefused(ports.b, token), 302, 'B heard of it');
 });
 
+t.test("Redis down during an app's logout: Crowd still ends the session, and the log says the other instances were not told", { skip }, async (t) => {
+  const { stack, browser, via, redis } = await startCluster(t, { apps: { confluence: { preset: 'confluence' } } });
+  via('b');
+  const login = await startLogin(browser, `http://${HOSTS.echo}/`);
+  t.equal((await post(browser, login.acsUrl, { SAMLResponse: response(stack, login), RelayState: login.relayState })).status, 303);
+  const token = browser.cookies.find((cookie) => cookie.name === 'crowd.token_key')?.value as string;
+  await redis.stop();
+  via('a');
+  const res = await browser.request(`http://${HOSTS.confluence}/logout.action`, { headers: HTML });
+  t.match(res.body, /Signed out/, 'the browser is signed out');
+  t.notOk(stack.crowd.sessions.has(token), 'the Crowd session ended');
+  t.match(
+    stack.logs.find((line) => line.event === 'logout' && Array.isArray(line.failures) && line.failures.length > 0),
+    { failures: [/reading the SAML session record/, /removing the SAML session record/, /telling the other instances .*crowd\.cacheTtlMs.*Redis at/] },
+    'every step that needed Redis is listed',
+  );
+});
+
 t.test('after Redis restarts, a logout on A still reaches B (the channel is subscribed again)', { skip }, async (t) => {
   const { stack, browser, via, ports, redis } = await startCluster(t, { config: { ...SP_KEYS, crowd: { cacheTtlSeconds: 600 } } });
   await redis.stop();
