@@ -35,7 +35,7 @@ function baseline(report: BenchReport, group: RowGroup): MeasuredRow | undefined
  * that ran one after the other in that round. Pairing neighbouring slices cancels the drift of a busy machine; the
  * median keeps one disturbed slice from deciding the result.
  */
-export function throughputRatio(row: MeasuredRow, base: MeasuredRow): number {
+function throughputRatio(row: MeasuredRow, base: MeasuredRow): number {
   const ratios = row.sliceRates.flatMap((rate, index) => {
     const baseRate = base.sliceRates[index];
     return baseRate === undefined || baseRate === 0 ? [] : [rate / baseRate];

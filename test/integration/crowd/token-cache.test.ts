@@ -4,6 +4,7 @@ import { createTokenValidator, type TokenValidator } from '../../../src/crowd/to
 import { CrowdRejectedError } from '../../../src/errors.js';
 import type { TokenValidatorPort } from '../../../src/flows/ports.js';
 import { startFakeCrowd, type FakeCrowd } from '../../../examples/demo/fake-crowd.js';
+import { crowdConfig } from '../../support/crowd-config.js';
 
 const APP = 'sso-proxy';
 const APP_PASSWORD = 'proxy-secret-41aa';
@@ -30,22 +31,9 @@ async function setup(t: Test, options: { maxEntries?: number; sessionTimeoutMs?:
     applications: { [APP]: { password: APP_PASSWORD, allowGenerateUserTokens: true } },
     users: [{ name: 'alice' }],
   });
-  const client = createCrowdClient(
-    {
-      baseUrl: fake.baseUrl,
-      applicationName: APP,
-      applicationPassword: APP_PASSWORD,
-      timeoutMs: 2_000,
-      cacheTtlMs: TTL_MS,
-      negativeCacheTtlMs: NEGATIVE_TTL_MS,
-      cacheMaxEntries: 100,
-      cookieConfigTtlMs: 60_000,
-      cookie: { name: undefined, domain: undefined, secure: undefined },
-      validationFactors: { mode: 'client-ip' },
-      sessionDurationSeconds: undefined,
-    },
-    { now: () => clock.ms },
-  );
+  const client = createCrowdClient(crowdConfig(fake.baseUrl, { name: APP, password: APP_PASSWORD }, { cacheTtlMs: TTL_MS, negativeCacheTtlMs: NEGATIVE_TTL_MS }), {
+    now: () => clock.ms,
+  });
   t.teardown(async () => {
     await client.close();
     await fake.close();
