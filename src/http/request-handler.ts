@@ -189,7 +189,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
 
   return {
     onRequest(req: IncomingMessage, res: ServerResponse): void {
-      const ctx = new RequestContext(req, deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto));
+      const ctx = new RequestContext(req, deps.resolveClient(req.socket, req.headers, deps.listenerProto));
       res.setHeader('x-request-id', ctx.reqId);
       observer.track(res, ctx);
       let pending: void | Promise<void>;
@@ -204,7 +204,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
 
     /** WebSocket upgrades: forwarded as the app's access rules allow (a valid Crowd session by default); never redirected. */
     onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-      const ctx = new RequestContext(req, deps.resolveClient(req.socket.remoteAddress, req.headers, deps.listenerProto));
+      const ctx = new RequestContext(req, deps.resolveClient(req.socket, req.headers, deps.listenerProto));
       const refuse = (status: number, text: string): void => {
         observer.upgrade(ctx, status);
         socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nX-Request-Id: ${ctx.reqId}\r\nContent-Length: 0\r\n\r\n`);

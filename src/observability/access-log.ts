@@ -36,14 +36,32 @@ export function createAccessLogWriter(logger: Logger): (line: AccessLine) => voi
   const internals = logger as unknown as PinoInternals;
   const prefix = `{"level":${INFO},"time":`;
   return (line) => {
-    let text = `${prefix}${Date.now()}${internals[pino.symbols.chindingsSym]},"reqId":${JSON.stringify(line.reqId)}`;
-    if (line.host !== undefined) text += `,"host":${JSON.stringify(line.host)}`;
-    if (line.app !== undefined) text += `,"app":${JSON.stringify(line.app)}`;
-    text += `,"decision":${JSON.stringify(line.decision)},"status":${line.status},"durationMs":${line.durationMs}`;
-    if (line.method !== undefined) text += `,"method":${JSON.stringify(line.method)}`;
-    if (line.path !== undefined) text += `,"path":${JSON.stringify(line.path)}`;
-    text += `,"clientIp":${JSON.stringify(line.clientIp)}`;
-    if (line.user !== undefined) text += `,"user":${JSON.stringify(line.user)}`;
+    let text = `${prefix}${Date.now()}${internals[pino.symbols.chindingsSym]},"reqId":${jsonString(line.reqId)}`;
+    if (line.host !== undefined) text += `,"host":${jsonString(line.host)}`;
+    if (line.app !== undefined) text += `,"app":${jsonString(line.app)}`;
+    text += `,"decision":${jsonString(line.decision)},"status":${line.status},"durationMs":${line.durationMs}`;
+    if (line.method !== undefined) text += `,"method":${jsonString(line.method)}`;
+    if (line.path !== undefined) text += `,"path":${jsonString(line.path)}`;
+    text += `,"clientIp":${jsonString(line.clientIp)}`;
+    if (line.user !== undefined) text += `,"user":${jsonString(line.user)}`;
     internals[pino.symbols.streamSym].write(text + MESSAGE);
   };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const FIRST_PRINTABLE = 0x20;
+const FIRST_SURROGATE = 0xd800;
+const LAST_SURROGATE = 0xdfff;
+
+/**
+ * `JSON.stringify(text)`, taking a shortcut for the usual field (no quote, backslash, control character or
+ * surrogate, so nothing to escape): a scan is about half the cost of the call, and the line has eight such fields.
+ */
+function jsonString(text: string): string {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < FIRST_PRINTABLE || code === QUOTE || code === BACKSLASH || (code >= FIRST_SURROGATE && code <= LAST_SURROGATE)) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }

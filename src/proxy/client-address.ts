@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { objectSlot } from './object-slot.js';
 
 export type Scheme = 'http' | 'https';
 
@@ -25,11 +26,12 @@ export interface ClientAddress {
   readonly fromTrustedProxy: boolean;
 }
 
-export type ClientAddressResolver = (
-  socketAddress: string | undefined,
-  headers: IncomingHttpHeaders,
-  listenerProto: Scheme,
-) => ClientAddress;
+/** What the resolver needs of the request's socket. */
+export interface PeerSocket {
+  readonly remoteAddress?: string | undefined;
+}
+
+export type ClientAddressResolver = (socket: PeerSocket, headers: IncomingHttpHeaders, listenerProto: Scheme) => ClientAddress;
 
 const MAPPED_IPV4_PREFIX = '::ffff:';
 
@@ -39,13 +41,21 @@ const MAPPED_IPV4_PREFIX = '::ffff:';
  */
 export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
   const isTrusted = compileAddressList(trustedProxies, 'trustedProxies');
+  // A peer that is not a trusted proxy gets the same answer for every request of its connection (keep-alive: many),
+  // so it is worked out once per socket. The slot is this resolver's own: a reload's new trustedProxies start afresh.
+  const untrustedPeers = objectSlot<PeerSocket, ClientAddress>('client address');
 
-  return function resolveClientAddress(socketAddress, headers, listenerProto) {
+  return function resolveClientAddress(socket, headers, listenerProto) {
     const listenerScheme: Scheme | undefined = listenerProto === 'https' ? 'https' : undefined;
+    const known = untrustedPeers.get(socket);
+    if (known !== undefined && known.proto === listenerScheme) return known;
+    const socketAddress = socket.remoteAddress;
     if (socketAddress === undefined) return { clientIp: '', proto: listenerScheme, fromTrustedProxy: false };
     const peer = normalizeAddress(socketAddress);
     if (peer === undefined || !isTrusted(peer)) {
-      return { clientIp: peer ?? socketAddress, proto: listenerScheme, fromTrustedProxy: false };
+      const answer: ClientAddress = { clientIp: peer ?? socketAddress, proto: listenerScheme, fromTrustedProxy: false };
+      untrustedPeers.set(socket, answer);
+      return answer;
     }
     return {
       clientIp: walkForwardedFor(headerText(headers['x-forwarded-for']), peer, isTrusted),

@@ -255,18 +255,22 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       else failTunnel(upstream, error, req, target);
     };
 
+    // `on`, not `once`: each emitter is one request's and closes once, so a `once` wrapper would be garbage per request.
     proxy.on('proxyReq', (proxyReq, _req, res) => {
       upstreamRequests.set(res, proxyReq);
       proxyReq.setTimeout(app.upstreamTimeoutMs, onUpstreamTimeout);
-      res.once('close', onClientResponseClose);
+      res.on('close', onClientResponseClose);
     });
     proxy.on('proxyRes', (proxyRes, _req, res) => {
       // The upstream's Connection/Keep-Alive describe the proxy-upstream hop. For the client hop, keep Node's
       // own decision: http-proxy would copy the upstream's, or invent `keep-alive` for a client that asked to close.
-      proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
-      delete proxyRes.headers['keep-alive'];
+      const headers = proxyRes.headers;
+      headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+      // Set to undefined (http-proxy skips such headers), not deleted: `delete` would turn the headers object into a
+      // slow dictionary for everything that reads it afterwards.
+      if (headers['keep-alive'] !== undefined) headers['keep-alive'] = undefined;
       clientResponses.set(proxyRes, res);
-      proxyRes.once('close', onUpstreamResponseClose);
+      proxyRes.on('close', onUpstreamResponseClose);
       const rewrite = rewriters.get(res);
       if (rewrite !== undefined) sendRewritten(proxyRes, res, rewrite);
     });
@@ -299,6 +303,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
         const upstreamCookies = proxyRes.headers['set-cookie'] ?? [];
         if (result.kind === 'pass') {
           const headers: IncomingHttpHeaders = { ...proxyRes.headers, 'set-cookie': [...upstreamCookies, ...result.setCookies] };
+          delete headers['keep-alive'];
           // A 1.0 client cannot read chunked encoding; Node then frames the body by closing the connection.
           if (res.req.httpVersion === '1.0') delete headers['transfer-encoding'];
           res.writeHead(statusCode, proxyRes.statusMessage, headers as http.OutgoingHttpHeaders);

@@ -118,13 +118,27 @@ const CASES: readonly Case[] = [
 const resolve = createClientAddressResolver(TRUSTED);
 for (const c of CASES) {
   t.test(c.scenario, async (t) => {
-    t.same(resolve(c.peer, c.headers, c.listener ?? 'http'), c.expected);
+    t.same(resolve({ remoteAddress: c.peer }, c.headers, c.listener ?? 'http'), c.expected);
   });
 }
 
+t.test('one connection, several requests: a trusted proxy\'s headers count for each request, an untrusted peer\'s never', async (t) => {
+  const viaLoadBalancer = { remoteAddress: '10.1.1.1' };
+  t.equal(resolve(viaLoadBalancer, { 'x-forwarded-for': '203.0.113.7' }, 'http').clientIp, '203.0.113.7');
+  t.equal(resolve(viaLoadBalancer, { 'x-forwarded-for': '198.51.100.9' }, 'http').clientIp, '198.51.100.9', 'the next request on the same connection has its own client');
+  t.equal(resolve(viaLoadBalancer, { 'x-forwarded-proto': 'https' }, 'http').proto, 'https');
+  const browser = { remoteAddress: '::ffff:203.0.113.50' };
+  t.same(resolve(browser, {}, 'http'), { clientIp: '203.0.113.50', proto: undefined, fromTrustedProxy: false });
+  t.same(resolve(browser, { 'x-forwarded-for': '10.9.9.9', 'x-forwarded-proto': 'https' }, 'http'), { clientIp: '203.0.113.50', proto: undefined, fromTrustedProxy: false });
+  const untrusting = createClientAddressResolver([]);
+  const peer = { remoteAddress: '10.1.1.1' };
+  t.equal(untrusting(peer, { 'x-forwarded-for': '203.0.113.7' }, 'http').clientIp, '10.1.1.1');
+  t.equal(resolve(peer, { 'x-forwarded-for': '203.0.113.7' }, 'http').clientIp, '203.0.113.7', 'a reloaded trustedProxies list decides afresh for a connection that outlived the reload');
+});
+
 t.test('with no trusted proxies every forwarding header is ignored', async (t) => {
   const untrusting = createClientAddressResolver([]);
-  t.same(untrusting('10.1.1.1', { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' }, 'http'), {
+  t.same(untrusting({ remoteAddress: '10.1.1.1' }, { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' }, 'http'), {
     clientIp: '10.1.1.1',
     proto: undefined,
     fromTrustedProxy: false,
@@ -133,7 +147,7 @@ t.test('with no trusted proxies every forwarding header is ignored', async (t) =
 
 t.test('a mapped IPv4 range in trustedProxies covers the plain IPv4 addresses', async (t) => {
   const mapped = createClientAddressResolver(['::ffff:10.0.0.0/104']);
-  t.equal(mapped('10.9.9.9', { 'x-forwarded-for': '203.0.113.7' }, 'http').clientIp, '203.0.113.7');
+  t.equal(mapped({ remoteAddress: '10.9.9.9' }, { 'x-forwarded-for': '203.0.113.7' }, 'http').clientIp, '203.0.113.7');
 });
 
 t.test('trustedProxies entries that are not addresses or ranges are all reported, with their key path', async (t) => {
