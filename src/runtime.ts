@@ -119,9 +119,11 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     idpSigningCerts: () => saml.currentIdp()?.signingCerts,
     spCertificate: config.saml.spCertificate,
   });
+  // The factors are a function of the client IP alone (for one configuration), so the IP is their cache key.
+  const factorsCacheKey = (clientIp: string): string => clientIp;
   const validationFactors = (clientIp: string): FactorSet => ({
     factors: computeValidationFactors(config.crowd.validationFactors, clientIp),
-    cacheKey: clientIp,
+    cacheKey: factorsCacheKey(clientIp),
   });
   const returnUrls = createReturnUrlPolicy({ publicScheme: config.publicScheme, hosts: config.apps.flatMap((app) => app.hosts) });
   const acsUrl = (host: string): string => `${config.publicScheme}://${host}${config.pathPrefix}/saml/acs`;
@@ -152,7 +154,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     };
   };
 
-  const authenticator = createAuthenticator({ tokens, validationFactors });
+  const authenticator = createAuthenticator({ tokens, validationFactors, factorsCacheKey });
   const loginStarter = createLoginStarter({ saml, sealer, acsUrl, forceAuthn: config.saml.forceAuthn });
   const access = buildAccessControl(config, {
     logger,

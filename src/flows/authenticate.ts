@@ -3,6 +3,8 @@ import type { CrowdSession, FactorSet, TokenValidatorPort } from './ports.js';
 export interface AuthenticatorDeps {
   readonly tokens: TokenValidatorPort;
   readonly validationFactors: (clientIp: string) => FactorSet;
+  /** `validationFactors(clientIp).cacheKey` without building the factors (the cache-hit path needs the key only). */
+  readonly factorsCacheKey: (clientIp: string) => string;
 }
 
 export interface Authenticated {
@@ -37,7 +39,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
      */
     fromCache(candidates: readonly string[], clientIp: string): Authenticated | null | undefined {
       if (candidates.length === 0) return null;
-      const { cacheKey } = deps.validationFactors(clientIp);
+      const cacheKey = deps.factorsCacheKey(clientIp);
       const count = Math.min(candidates.length, MAX_CANDIDATES);
       for (let i = 0; i < count; i++) {
         const token = candidates[i] as string;

@@ -71,7 +71,8 @@ interface SessionFacts {
 /** The request facts the policy decides on, besides the session. */
 interface Classified {
   readonly match: PathMatch;
-  readonly navigation: boolean;
+  /** False for WebSocket upgrades, which are never redirected; otherwise whether navigation is asked of the request. */
+  readonly mayNavigate: boolean;
   readonly emergencyAllowed: boolean;
   readonly hasCredentials: boolean;
 }
@@ -166,7 +167,7 @@ export function createAppGate(deps: AppGateDeps) {
   }
 
   /** The match (emergency settled), whether the request has its own credentials, and whether emergency access holds. */
-  function classify(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, navigation: boolean): Classified {
+  function classify(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, mayNavigate: boolean): Classified {
     const method = req.method ?? 'GET';
     const raw = policy.match(method, ctx.path, ctx.query);
     const emergency = policy.emergency;
@@ -176,12 +177,12 @@ export function createAppGate(deps: AppGateDeps) {
       emergency.allows(ctx.clientIp, emergency.secretHeaderName === undefined ? undefined : headerText(req.headers[emergency.secretHeaderName]));
     const match = policy.settle(raw, method, ctx.path, emergencyAllowed);
     const hasCredentials = match.kind === 'credentials' && hasAppCredentials(req.headers.authorization);
-    return { match, navigation, emergencyAllowed, hasCredentials };
+    return { match, mayNavigate, emergencyAllowed, hasCredentials };
   }
 
   /** The policy's decision: at once when the session facts came from the cache, else once they are known. */
-  function decide(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, navigation: boolean): Decided | Promise<Decided> {
-    const classified = classify(req, ctx, policy, navigation);
+  function decide(req: IncomingMessage, ctx: GateContext, policy: AppPolicy, mayNavigate: boolean): Decided | Promise<Decided> {
+    const classified = classify(req, ctx, policy, mayNavigate);
     const session = policy.needsSession(classified.match, classified.hasCredentials) ? sessionFacts(req, ctx, policy) : NO_SESSION;
     // An app's logout also looks for a Crowd cookie, which may need the cookie configuration from Crowd.
     if (session instanceof Promise || classified.match.kind === 'logout') return decideLater(req, policy, classified, session);
@@ -195,7 +196,10 @@ export function createAppGate(deps: AppGateDeps) {
   }
 
   function conclude(req: IncomingMessage, policy: AppPolicy, classified: Classified, session: SessionFacts, hasCrowdCookie: boolean): Decided {
-    const { match, navigation } = classified;
+    const { match } = classified;
+    // Whether this is a browser's navigation only matters without a valid session (redirect or refuse): a signed-in
+    // user's request skips reading the headers that tell.
+    const navigation = classified.mayNavigate && session.state !== 'valid' && isBrowserNavigation(requestKindFacts(req.method, req.headers));
     const decision = policy.decide({
       match,
       navigation,
@@ -294,10 +298,10 @@ export function createAppGate(deps: AppGateDeps) {
     }
   }
 
-  async function observeRequest(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, policy: AppPolicy, navigation: boolean): Promise<void> {
+  async function observeRequest(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, policy: AppPolicy): Promise<void> {
     let outcome: { match: PathMatch; decision: Decision } | { error: unknown };
     try {
-      outcome = await decide(req, ctx, policy, navigation);
+      outcome = await decide(req, ctx, policy, true);
     } catch (error) {
       outcome = { error };
     }
@@ -331,9 +335,8 @@ export function createAppGate(deps: AppGateDeps) {
      */
     handle(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig): void | Promise<void> {
       const policy = policyOf(app);
-      const navigation = isBrowserNavigation(requestKindFacts(req.method, req.headers));
-      if (policy.observe) return observeRequest(req, res, ctx, app, policy, navigation);
-      const decided = decide(req, ctx, policy, navigation);
+      if (policy.observe) return observeRequest(req, res, ctx, app, policy);
+      const decided = decide(req, ctx, policy, true);
       if (decided instanceof Promise) return decided.then((later) => act(req, res, ctx, app, later));
       return act(req, res, ctx, app, decided);
     },
