@@ -1,15 +1,14 @@
 /**
  * What the request entry reports about each request: one access log line and the request metrics when the
- * response closes, and the login counters. Built once per runtime; per request it costs one slot on the response
- * (object-slot.ts) and one `close` listener shared by every response, and nothing at all when the access log and
- * metrics are off.
+ * response closes, and the login counters. Built once per runtime; per request it costs one symbol-keyed property on
+ * the response (why not a WeakMap: see forwarder.ts) and one `close` listener shared by every response, and nothing at
+ * all when the access log and metrics are off.
  */
 import type { ServerResponse } from 'node:http';
 import { isSsoProxyError } from '../errors.js';
 import { createAccessLogWriter } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccessDecision, RequestMetrics } from '../observability/metrics.js';
-import { objectSlot } from '../proxy/object-slot.js';
 
 /** The fixed fields of the access line, filled in while the request is handled. */
 export interface AccessFacts {
@@ -45,6 +44,10 @@ export interface RequestObserver {
   loginFailed(error: unknown): void;
 }
 
+/** On a response being tracked: the facts of its access line. */
+const FACTS = Symbol('access facts');
+type Tracked = ServerResponse & { [FACTS]?: AccessFacts | undefined };
+
 /** Logged when the client went away before any response was sent (nginx's convention). */
 const CLIENT_CLOSED_REQUEST = 499;
 const MAX_LOGGED_HOST_CHARS = 255;
@@ -52,7 +55,6 @@ const MAX_LOGGED_PATH_CHARS = 1024;
 
 export function createRequestObserver(options: RequestObserverOptions): RequestObserver {
   const { logger, accessLog, metrics } = options;
-  const open = objectSlot<ServerResponse, AccessFacts>('access facts');
   // The access line has fixed fields, none of them a redacted path (logger.ts): it is written by hand, past pino's
   // redaction and generic serialization. Its level is checked on `logger`, whose level a reload changes.
   const writeAccessLine = createAccessLogWriter(logger);
@@ -79,16 +81,16 @@ export function createRequestObserver(options: RequestObserverOptions): RequestO
   }
 
   function onResponseClose(this: ServerResponse): void {
-    const facts = open.get(this);
+    const facts = (this as Tracked)[FACTS];
     if (facts === undefined) return;
-    open.delete(this);
+    (this as Tracked)[FACTS] = undefined;
     record(facts, this.headersSent ? this.statusCode : CLIENT_CLOSED_REQUEST);
   }
 
   return {
     track(res, facts) {
       if (metrics === undefined && !(accessLog && logger.isLevelEnabled('info'))) return;
-      open.set(res, facts);
+      (res as Tracked)[FACTS] = facts;
       res.on('close', onResponseClose);
     },
     upgrade(facts, status) {

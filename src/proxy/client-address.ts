@@ -6,7 +6,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { objectSlot } from './object-slot.js';
 
 export type Scheme = 'http' | 'https';
 
@@ -35,6 +34,10 @@ export type ClientAddressResolver = (socket: PeerSocket, headers: IncomingHttpHe
 
 const MAPPED_IPV4_PREFIX = '::ffff:';
 
+/** On a socket whose peer is not a trusted proxy: the answer for every request on it. */
+const PEER = Symbol('client address');
+type KnownPeer = PeerSocket & { [PEER]?: { readonly owner: object; readonly address: ClientAddress } };
+
 /**
  * Compiles `trustedProxies` (IP addresses or CIDR ranges, IPv4 or IPv6) once into a `BlockList`.
  * Throws ConfigError naming every entry that is not an address or range.
@@ -42,19 +45,20 @@ const MAPPED_IPV4_PREFIX = '::ffff:';
 export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
   const isTrusted = compileAddressList(trustedProxies, 'trustedProxies');
   // A peer that is not a trusted proxy gets the same answer for every request of its connection (keep-alive: many),
-  // so it is worked out once per socket. The slot is this resolver's own: a reload's new trustedProxies start afresh.
-  const untrustedPeers = objectSlot<PeerSocket, ClientAddress>('client address');
+  // so it is kept on the socket (a symbol-keyed property, see forwarder.ts), with the resolver that worked it out: a
+  // reload's new trustedProxies decide afresh.
+  const owner: object = {};
 
   return function resolveClientAddress(socket, headers, listenerProto) {
     const listenerScheme: Scheme | undefined = listenerProto === 'https' ? 'https' : undefined;
-    const known = untrustedPeers.get(socket);
-    if (known !== undefined && known.proto === listenerScheme) return known;
+    const known = (socket as KnownPeer)[PEER];
+    if (known !== undefined && known.owner === owner && known.address.proto === listenerScheme) return known.address;
     const socketAddress = socket.remoteAddress;
     if (socketAddress === undefined) return { clientIp: '', proto: listenerScheme, fromTrustedProxy: false };
     const peer = normalizeAddress(socketAddress);
     if (peer === undefined || !isTrusted(peer)) {
       const answer: ClientAddress = { clientIp: peer ?? socketAddress, proto: listenerScheme, fromTrustedProxy: false };
-      untrustedPeers.set(socket, answer);
+      (socket as KnownPeer)[PEER] = { owner, address: answer };
       return answer;
     }
     return {

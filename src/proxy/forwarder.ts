@@ -16,7 +16,6 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { AppConfig } from '../config/runtime-config.js';
 import { ConfigError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
-import { objectSlot } from './object-slot.js';
 
 export interface ForwardContext {
   readonly app: AppConfig;
@@ -155,17 +154,39 @@ interface Upstream {
   readonly onError: ProxyErrorCallback;
 }
 
+/*
+ * Per-request links (client response → upstream request, and so on) are symbol-keyed properties of the request's own
+ * objects, read and written right where they are used.
+ * - Not a WeakMap: its entries are ephemerons, and V8's minor GC keeps an ephemeron's value alive while its key is
+ *   merely unreached, so a finished request whose value leads back to its key (response → upstream request → response)
+ *   survived every scavenge and was promoted to the old generation, a whole request graph (~16 KB) at a time (measured:
+ *   scavenges took ~4.5× as long, and a full GC came every few seconds).
+ * - Not a shared get/set helper: its one property access would see every kind of object and every symbol, and go
+ *   megamorphic (V8's IC log showed it); at each use site the access sees one kind of object.
+ */
+const UPSTREAM_REQUEST = Symbol('upstream request');
+const CLIENT_RESPONSE = Symbol('client response');
+const REWRITER = Symbol('response rewriter');
+const FAILED = Symbol('failure reported');
+const HANDSHAKE_ANSWERED = Symbol('handshake answered');
+
+interface Links {
+  /** On a client response or socket: the upstream request made for it. */
+  [UPSTREAM_REQUEST]?: ClientRequest | undefined;
+  /** On an upstream response: the client response it is piped into. */
+  [CLIENT_RESPONSE]?: ServerResponse | undefined;
+  /** On a client response whose upstream response head goes to a rewriter first. */
+  [REWRITER]?: ResponseRewriter | undefined;
+  /** On a client response or socket whose failure has been handled (exactly-once reporting). */
+  [FAILED]?: true | undefined;
+  /** On an upstream WebSocket handshake that got an answer: from then on the client socket carries the upstream's bytes. */
+  [HANDSHAKE_ANSWERED]?: true | undefined;
+}
+
+/** The same object, typed with its links (no property access here: see above). */
+const linked = (target: object): Links => target as Links;
+
 export function createForwarder(apps: readonly AppConfig[], options: ForwarderOptions): Forwarder {
-  /** Client response or socket → the upstream request made for it. */
-  const upstreamRequests = objectSlot<ErrorTarget, ClientRequest>('upstream request');
-  /** Upstream response → the client response it is piped into. */
-  const clientResponses = objectSlot<IncomingMessage, ServerResponse>('client response');
-  /** Client responses whose upstream response head goes to a rewriter first. */
-  const rewriters = objectSlot<ServerResponse, ResponseRewriter>('response rewriter');
-  /** Client responses and sockets whose failure has been handled (exactly-once reporting). */
-  const failed = objectSlot<ErrorTarget, true>('failure reported');
-  /** Upstream WebSocket handshakes that got an answer: from then on the client socket carries the upstream's bytes. */
-  const answeredHandshakes = objectSlot<ClientRequest, true>('handshake answered');
   const tunnels = new Set<Duplex>();
   const tunnelsClosedWaiters: (() => void)[] = [];
   const upstreams = new Map<string, Upstream>();
@@ -175,13 +196,13 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   }
 
   function onClientResponseClose(this: ServerResponse): void {
-    if (!this.writableFinished) upstreamRequests.get(this)?.destroy();
+    if (!this.writableFinished) linked(this)[UPSTREAM_REQUEST]?.destroy();
   }
 
   function onTunnelClose(this: Duplex): void {
     tunnels.delete(this);
     notifyIfNoTunnels();
-    const proxyReq = upstreamRequests.get(this);
+    const proxyReq = linked(this)[UPSTREAM_REQUEST];
     if (proxyReq === undefined) return;
     proxyReq.destroy();
     // After the upgrade the request is finished but its socket is the upstream end of the tunnel.
@@ -189,13 +210,14 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   }
 
   function onHandshakeAnswered(this: ClientRequest): void {
-    answeredHandshakes.set(this, true);
+    linked(this)[HANDSHAKE_ANSWERED] = true;
   }
 
   function failResponse(upstream: UpstreamDescription, cause: unknown, req: IncomingMessage, res: ServerResponse): void {
-    if (failed.get(res) === true) return;
-    failed.set(res, true);
-    upstreamRequests.get(res)?.destroy();
+    const links = linked(res);
+    if (links[FAILED] === true) return;
+    links[FAILED] = true;
+    links[UPSTREAM_REQUEST]?.destroy();
     if (req.socket.destroyed || res.writableEnded) {
       // The client left (or the answer was complete): nothing to answer, nobody to tell.
       res.destroy();
@@ -207,13 +229,14 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   }
 
   function failTunnel(upstream: UpstreamDescription, cause: unknown, req: IncomingMessage, socket: Duplex): void {
-    if (failed.get(socket) === true) return;
-    failed.set(socket, true);
-    const proxyReq = upstreamRequests.get(socket);
+    const links = linked(socket);
+    if (links[FAILED] === true) return;
+    links[FAILED] = true;
+    const proxyReq = links[UPSTREAM_REQUEST];
     proxyReq?.destroy();
     if (socket.destroyed) return;
     const error = upstream.describe(cause);
-    if (proxyReq !== undefined && answeredHandshakes.get(proxyReq) === true) {
+    if (proxyReq !== undefined && linked(proxyReq)[HANDSHAKE_ANSWERED] === true) {
       socket.destroy();
     } else {
       socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -246,7 +269,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
 
     function onUpstreamResponseClose(this: IncomingMessage): void {
       if (this.complete) return;
-      const res = clientResponses.get(this);
+      const res = linked(this)[CLIENT_RESPONSE];
       if (res !== undefined) failResponse(upstream, upstream.truncated(), res.req, res);
     }
 
@@ -257,7 +280,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
 
     // `on`, not `once`: each emitter is one request's and closes once, so a `once` wrapper would be garbage per request.
     proxy.on('proxyReq', (proxyReq, _req, res) => {
-      upstreamRequests.set(res, proxyReq);
+      linked(res)[UPSTREAM_REQUEST] = proxyReq;
       proxyReq.setTimeout(app.upstreamTimeoutMs, onUpstreamTimeout);
       res.on('close', onClientResponseClose);
     });
@@ -269,13 +292,13 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       // Set to undefined (http-proxy skips such headers), not deleted: `delete` would turn the headers object into a
       // slow dictionary for everything that reads it afterwards.
       if (headers['keep-alive'] !== undefined) headers['keep-alive'] = undefined;
-      clientResponses.set(proxyRes, res);
+      linked(proxyRes)[CLIENT_RESPONSE] = res;
       proxyRes.on('close', onUpstreamResponseClose);
-      const rewrite = rewriters.get(res);
+      const rewrite = linked(res)[REWRITER];
       if (rewrite !== undefined) sendRewritten(proxyRes, res, rewrite);
     });
     proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
-      upstreamRequests.set(socket, proxyReq);
+      linked(socket)[UPSTREAM_REQUEST] = proxyReq;
       proxyReq.setTimeout(app.upstreamTimeoutMs, onUpstreamTimeout);
       proxyReq.once('response', onHandshakeAnswered);
       proxyReq.once('upgrade', onHandshakeAnswered);
@@ -333,7 +356,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
         return;
       }
       if (req.socket.destroyed) return;
-      rewriters.set(res, rewrite);
+      linked(res)[REWRITER] = rewrite;
       prepareUpstreamHeaders(req.headers, ctx, undefined);
       upstream.entry.web(req, res, { selfHandleResponse: true }, upstream.onError);
     },
