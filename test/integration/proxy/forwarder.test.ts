@@ -313,6 +313,78 @@ t.test('a chunked DELETE body is forwarded as a body, never as a second request'
   );
 });
 
+/** An upstream that answers every request with `head` and `body` exactly as given (raw bytes on the socket). */
+async function rawUpstream(t: Test, head: string, body: string): Promise<string> {
+  const server = createTcpServer((socket: Socket) => {
+    let seen = '';
+    socket.on('data', (data: Buffer) => {
+      seen += data.toString('latin1');
+      if (!seen.includes('\r\n\r\n')) return;
+      seen = '';
+      socket.write(head + body);
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** One request over a raw socket; the whole response as text once the proxy closes the connection. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (data: Buffer) => chunks.push(data));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
+t.test('the response head reaches the client as the app sent it, but for its own Connection and Keep-Alive', async (t) => {
+  const head =
+    'HTTP/1.1 299 Custom Reason\r\nX-Custom-Case: kept\r\nWWW-Authenticate: Negotiate\r\nWWW-Authenticate: Basic realm="jira"\r\n' +
+    'Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n';
+  const front = await startFront(t, [appFor('jira', JIRA_HOST, await rawUpstream(t, head, 'ok'))]);
+  const response = await rawExchange(front.port, `GET / HTTP/1.1\r\nHost: ${JIRA_HOST}\r\nConnection: close\r\n\r\n`);
+  const [statusLine, ...lines] = (response.split('\r\n\r\n')[0] as string).split('\r\n');
+  t.equal(statusLine, 'HTTP/1.1 299 Custom Reason', 'status code and reason phrase');
+  t.ok(lines.includes('X-Custom-Case: kept'), 'header names keep their case');
+  t.same(lines.filter((line) => line.startsWith('WWW-Authenticate:')), ['WWW-Authenticate: Negotiate', 'WWW-Authenticate: Basic realm="jira"'], 'a repeated header stays two lines, in order (joined with a comma, the challenges would no longer parse)');
+  t.same(lines.filter((line) => line.startsWith('Set-Cookie:')), ['Set-Cookie: a=1', 'Set-Cookie: b=2']);
+  t.same(lines.filter((line) => /^(connection|keep-alive):/i.test(line)), ['connection: close'], "the client asked to close: the app's keep-alive is not passed on");
+  t.match(response, /\r\n\r\nok$/);
+});
+
+t.test('a request body is streamed whatever the method; a request without one is sent without', async (t) => {
+  const upstream = await upstreamFor(t);
+  const front = await startFront(t, [appFor('jira', JIRA_HOST, upstream.url)]);
+  const withBody = echoed(await send(front.port, '/search', { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '23' }, body: Buffer.from('{"jql":"project = ABC"}') }));
+  t.equal(withBody.bodyBytes, 23, 'a GET with Content-Length keeps its body');
+  const without = echoed(await send(front.port, '/'));
+  t.equal(without.bodyBytes, 0);
+  t.equal(without.headers['content-length'], undefined, 'no framing header is invented for a request without a body');
+  t.equal(without.headers['transfer-encoding'], undefined);
+});
+
+t.test('an HTTP/1.0 client gets a chunked answer unchunked, framed by the end of the connection', async (t) => {
+  const head = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const front = await startFront(t, [appFor('jira', JIRA_HOST, await rawUpstream(t, head, '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n'))]);
+  const response = await rawExchange(front.port, `GET / HTTP/1.0\r\nHost: ${JIRA_HOST}\r\n\r\n`);
+  t.notMatch(response, /transfer-encoding/i);
+  t.match(response, /\r\n\r\nhello world$/);
+});
+
+t.test('a response head that Node parses but cannot send on (status 099) gets a 502, not a crash', async (t) => {
+  const head = 'HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\n';
+  const front = await startFront(t, [appFor('jira', JIRA_HOST, await rawUpstream(t, head, 'ok'))]);
+  t.equal((await send(front.port, '/')).status, 502);
+  t.equal(front.errors.length, 1);
+  t.equal(front.errors[0]?.error.detail, 'invalid_response');
+  t.match(front.errors[0]?.error.message, /cannot be passed on to the client/);
+  t.equal((await send(front.port, '/')).status, 502, 'the proxy keeps serving');
+});
+
 function openWebSocket(port: number, headers: Record<string, string> = {}): WebSocket {
   return new WebSocket(`ws://127.0.0.1:${port}/plugins/servlet/socket`, { headers: { host: JIRA_HOST, ...headers } });
 }
