@@ -72,7 +72,7 @@ export function createRequestObserver(options: RequestObserverOptions): RequestO
       app: facts.app?.name,
       decision: facts.decision,
       status,
-      durationMs: Math.round((endMs - facts.startedMs) * 1000) / 1000,
+      durationUs: Math.round((endMs - facts.startedMs) * 1000),
       method: facts.method,
       path: clip(facts.path, MAX_LOGGED_PATH_CHARS),
       clientIp: facts.clientIp,

@@ -14,7 +14,8 @@ export interface AccessLine {
   readonly app: string | undefined;
   readonly decision: string;
   readonly status: number;
-  readonly durationMs: number;
+  /** Whole microseconds; the line says `durationMs` (milliseconds with up to three decimals). */
+  readonly durationUs: number;
   readonly method: string | undefined;
   readonly path: string | undefined;
   readonly clientIp: string;
@@ -34,18 +35,41 @@ interface PinoInternals {
 /** Writes access lines for `logger` (at info: the caller checks `logger.isLevelEnabled('info')`). */
 export function createAccessLogWriter(logger: Logger): (line: AccessLine) => void {
   const internals = logger as unknown as PinoInternals;
-  const prefix = `{"level":${INFO},"time":`;
+  // Several lines share a millisecond under load: the start of the line is made once per millisecond.
+  let startMs = -1;
+  let startBindings = '';
+  let start = '';
   return (line) => {
-    let text = `${prefix}${Date.now()}${internals[pino.symbols.chindingsSym]},"reqId":${jsonString(line.reqId)}`;
+    const nowMs = Date.now();
+    const bindings = internals[pino.symbols.chindingsSym];
+    if (nowMs !== startMs || bindings !== startBindings) {
+      startMs = nowMs;
+      startBindings = bindings;
+      start = `{"level":${INFO},"time":${nowMs}${bindings},"reqId":`;
+    }
+    let text = start + jsonString(line.reqId);
     if (line.host !== undefined) text += `,"host":${jsonString(line.host)}`;
     if (line.app !== undefined) text += `,"app":${jsonString(line.app)}`;
-    text += `,"decision":${jsonString(line.decision)},"status":${line.status},"durationMs":${line.durationMs}`;
+    text += `,"decision":${jsonString(line.decision)},"status":${line.status},"durationMs":${millisecondsText(line.durationUs)}`;
     if (line.method !== undefined) text += `,"method":${jsonString(line.method)}`;
     if (line.path !== undefined) text += `,"path":${jsonString(line.path)}`;
     text += `,"clientIp":${jsonString(line.clientIp)}`;
     if (line.user !== undefined) text += `,"user":${jsonString(line.user)}`;
     internals[pino.symbols.streamSym].write(text + MESSAGE);
   };
+}
+
+/**
+ * `String(micros / 1000)` for a whole number of microseconds ≥ 0 (the same text: the shortest decimal of a double
+ * with three decimals is those decimals, trailing zeros dropped), from integers instead of a double's formatting.
+ */
+export function millisecondsText(micros: number): string {
+  const whole = Math.floor(micros / 1000);
+  const fraction = micros - whole * 1000;
+  if (fraction === 0) return `${whole}`;
+  if (fraction % 100 === 0) return `${whole}.${fraction / 100}`;
+  if (fraction % 10 === 0) return `${whole}.${fraction < 100 ? '0' : ''}${fraction / 10}`;
+  return `${whole}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}`;
 }
 
 const QUOTE = 0x22;

@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { ACCESS_LOG_MESSAGE, createAccessLogWriter, type AccessLine } from '../../../src/observability/access-log.js';
+import { ACCESS_LOG_MESSAGE, createAccessLogWriter, millisecondsText, type AccessLine } from '../../../src/observability/access-log.js';
 import { createLogger, type LogFormat } from '../../../src/observability/logger.js';
 
 function capture(format: LogFormat = 'json') {
@@ -24,7 +24,7 @@ const FULL: AccessLine = {
   app: 'jira',
   decision: 'forward',
   status: 200,
-  durationMs: 1.234,
+  durationUs: 1234,
   method: 'GET',
   path: '/browse/"quoted"\\back\nslash/ünïcödé/\u2028',
   clientIp: '2001:db8::7',
@@ -44,7 +44,10 @@ t.test('the same line as pino writes, key for key and in the same order', async 
   ] as const) {
     const { lines, logger } = capture();
     const child = logger.child({ pid: 4242, role: 'worker' });
-    child.info(fields, ACCESS_LOG_MESSAGE);
+    const { durationUs, ...rest } = fields;
+    // The fields as `logger.info` would get them: durationMs in milliseconds, in the same place.
+    const asPinoFields = Object.fromEntries(Object.entries(rest).flatMap(([key, value]) => (key === 'status' ? [[key, value], ['durationMs', durationUs / 1000]] : [[key, value]])));
+    child.info(asPinoFields, ACCESS_LOG_MESSAGE);
     createAccessLogWriter(child)(fields);
     await new Promise((resolve) => setImmediate(resolve));
     t.equal(lines.length, 2, name);
@@ -52,6 +55,24 @@ t.test('the same line as pino writes, key for key and in the same order', async 
     t.same(byHand, byPino, `${name}: same fields and values`);
     t.same(Object.keys(byHand ?? {}), Object.keys(byPino ?? {}), `${name}: same order`);
   }
+});
+
+t.test('durationMs is the duration in milliseconds, written exactly as JSON.stringify writes micros / 1000', async (t) => {
+  const samples = [0, 1, 9, 10, 99, 100, 101, 999, 1000, 1001, 1010, 1050, 1100, 1234, 12_000, 999_999, 86_400_000_000, 123_456_789_012];
+  for (let micros = 0; micros < 5000; micros += 7) samples.push(micros);
+  const wrong = samples.filter((micros) => millisecondsText(micros) !== JSON.stringify(micros / 1000));
+  t.same(wrong, [], 'every sample as JSON.stringify writes it');
+});
+
+t.test('lines written within the same millisecond each carry their own fields', async (t) => {
+  const { lines, logger } = capture();
+  const write = createAccessLogWriter(logger);
+  for (let index = 0; index < 50; index++) write({ ...FULL, reqId: `id-${index}`, durationUs: index });
+  await new Promise((resolve) => setImmediate(resolve));
+  const parsed = lines.map((line) => JSON.parse(line) as { reqId: string; durationMs: number; time: number });
+  t.same(parsed.map((line) => line.reqId), Array.from({ length: 50 }, (_, index) => `id-${index}`));
+  t.same(parsed.map((line) => line.durationMs), Array.from({ length: 50 }, (_, index) => index / 1000));
+  t.ok(parsed.every((line, index) => index === 0 || line.time >= (parsed[index - 1]?.time ?? 0)), 'time never goes back');
 });
 
 t.test('the pretty format shows the access line like any other', async (t) => {
