@@ -3,6 +3,7 @@
  * stateSecret. The browser's "load balancer" is a resolver that sends each request to the instance the test picks.
  */
 import t, { type Test } from 'tap';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createApp, runCheck } from '../../../src/app.js';
 import { demoKeysDir, readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
@@ -334,6 +335,52 @@ t.test('check: store.redis is verified with the commands logins need', { skip },
   t.match((await idpLogout(least.browser, least.stack.idp.logoutRequest({ nameId: 'alice', sessionIndex: '_idp-session-12', binding: 'redirect' }))).responseXml, 'status:Success');
   t.equal(await untilRefused(least.ports.b, token), 302, '… and for logouts that reach every instance');
   t.notOk(least.stack.logs.some((line) => line.reason === 'store_unavailable'), 'no store failure on the way');
+});
+
+/**
+ * A TCP relay to a real Redis that passes everything, except that a connection which sent SUBSCRIBE gets the
+ * confirmation and then nothing more: PUBLISH is accepted, the message is never delivered.
+ */
+async function deafSubscriberRelay(t: Test, redisPort: number): Promise<number> {
+  const server = createServer((client: Socket) => {
+    const redis = connect(redisPort, '127.0.0.1');
+    let subscribed = false;
+    let deaf = false;
+    client.on('data', (data: Buffer) => {
+      if (/subscribe/i.test(data.toString('latin1'))) subscribed = true;
+      redis.write(data);
+    });
+    redis.on('data', (data: Buffer) => {
+      if (deaf) return;
+      if (subscribed) deaf = true;
+      client.write(data);
+    });
+    const end = (): void => {
+      client.destroy();
+      redis.destroy();
+    };
+    for (const socket of [client, redis]) {
+      socket.on('error', end);
+      socket.on('close', end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as AddressInfo).port;
+}
+
+t.test('check: a Redis that takes PUBLISH but never delivers the message fails the store check', { skip }, async (t) => {
+  const { stack, redis } = await startCluster(t);
+  const relayPort = await deafSubscriberRelay(t, redis.port);
+  const redisConfig = stack.config.store.redis;
+  if (redisConfig === undefined) throw new Error('the cluster runs with store.redis');
+  const viaRelay = { ...stack.config, store: { ...stack.config.store, redis: { ...redisConfig, url: `redis://127.0.0.1:${relayPort}/0` } } };
+  const result = await runCheck(viaRelay);
+  t.equal(result.ok, false);
+  t.match(result.items.find((item) => item.name === 'store'), {
+    ok: false,
+    detail: /a message published on crowd-sso-proxy:session-ended did not arrive; logouts would not reach the other instances/,
+  });
 });
 
 /** As listed in README.md, "Several instances". */
