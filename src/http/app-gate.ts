@@ -71,7 +71,7 @@ interface SessionFacts {
 /** The request facts the policy decides on, besides the session. */
 interface Classified {
   readonly match: PathMatch;
-  /** False for WebSocket upgrades, which are never redirected; otherwise whether navigation is asked of the request. */
+  /** False for WebSocket upgrades, which are never redirected; true for requests (whether one is a browser's navigation is read in `conclude`, when it matters). */
   readonly mayNavigate: boolean;
   readonly emergencyAllowed: boolean;
   readonly hasCredentials: boolean;
