@@ -291,6 +291,17 @@ t.test('an upstream that dies in the middle of its response: the client response
   t.equal((await send(front.port, '/')).status, 200);
 });
 
+/** One request over a raw socket; the whole response as text once the proxy closes the connection. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (data: Buffer) => chunks.push(data));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
 t.test('a chunked DELETE body is forwarded as a body, never as a second request', async (t) => {
   const upstream = await upstreamFor(t);
   const front = await startFront(t, [appFor('jira', JIRA_HOST, upstream.url)]);
@@ -298,13 +309,7 @@ t.test('a chunked DELETE body is forwarded as a body, never as a second request'
   const raw =
     `DELETE /rest/api/2/issue/ABC-1 HTTP/1.1\r\nHost: ${JIRA_HOST}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
     `${Buffer.byteLength(smuggled).toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
-  const response = await new Promise<string>((resolve, reject) => {
-    const socket = connect(front.port, '127.0.0.1', () => socket.write(raw));
-    const chunks: Buffer[] = [];
-    socket.on('data', (data: Buffer) => chunks.push(data));
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    socket.on('error', reject);
-  });
+  const response = await rawExchange(front.port, raw);
   t.match(response, /^HTTP\/1\.1 200/);
   t.match(response, /\r\nconnection: close\r\n/i, "the client's Connection: close is honoured");
   t.same(
@@ -328,17 +333,6 @@ async function rawUpstream(t: Test, head: string, body: string): Promise<string>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** One request over a raw socket; the whole response as text once the proxy closes the connection. */
-function rawExchange(port: number, request: string): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request));
-    const chunks: Buffer[] = [];
-    socket.on('data', (data: Buffer) => chunks.push(data));
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    socket.on('error', reject);
-  });
 }
 
 t.test('the response head reaches the client as the app sent it, but for its own Connection and Keep-Alive', async (t) => {
