@@ -51,6 +51,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
       app.name,
       createAppPolicy(app, {
         maxSessionAgeMs: config.saml.maxSessionAgeMs,
+        requireSsoSession: config.saml.requireSsoSession,
         forceAuthnOnReauth: config.saml.forceAuthnOnReauth,
         ...(app.emergencyAccess === undefined
           ? {}

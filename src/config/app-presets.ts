@@ -12,7 +12,9 @@ import type { AccessAction, AppPresetName } from './runtime-config.js';
 
 export interface PresetRule {
   /** Path prefix, on segment boundaries (`/rest/` matches /rest/…; `/status` matches /status and /status/…). */
-  readonly path: string;
+  readonly path?: string;
+  /** Regular expression tested against the raw path (without query); for rules a prefix would make too wide. */
+  readonly pattern?: string;
   readonly action: AccessAction;
 }
 
@@ -34,8 +36,9 @@ const TWO_STEP_LOGIN = '/rest/tsv/1.0/authenticate';
 
 /** Application links between Atlassian apps (OAuth 1.0a / OAuth 2): carry their own `Authorization` [V oauth servlet; rest U]. */
 const APPLICATION_LINK_RULES: readonly PresetRule[] = [
-  // The peer app reads the manifest anonymously when a link is created [I].
-  { path: '/rest/applinks/1.0/manifest', action: 'public' },
+  // The peer app reads the manifest anonymously when a link is created [I]. Exactly that resource: a prefix would also
+  // open /rest/applinks/1.0/manifest/… to anonymous requests.
+  { pattern: '^/rest/applinks/1\\.0/manifest$', action: 'public' },
   { path: '/plugins/servlet/oauth/', action: 'credentials' },
   { path: '/rest/oauth/', action: 'credentials' },
   { path: '/rest/oauth2/', action: 'credentials' },
@@ -45,10 +48,22 @@ const APPLICATION_LINK_RULES: readonly PresetRule[] = [
 
 /** Scripts, CI and personal access tokens (`Authorization: Basic|Bearer`) [V PAT doc: Jira 8.14+, Confluence 7.9+]. */
 const REST_WITH_CREDENTIALS: PresetRule = { path: '/rest/', action: 'credentials' };
-/** Cached static web resources (CSS/JS, also needed by the app's own login page) [U]. */
-const STATIC_RESOURCES: PresetRule = { path: '/s/', action: 'public' };
-/** Load-balancer health check [V Jira, Confluence, Bitbucket]. */
-const STATUS: PresetRule = { path: '/status', action: 'public' };
+/**
+ * Cached static web resources (CSS/JS/images, needed by pages anonymous users see: the app's own login page under
+ * emergency access, the JSM portal). Atlassian apps rewrite `/s/<anything>/_/<path>` to `/<path>` inside the app
+ * (Tuckey UrlRewriteFilter, `^/s/(.*)/_/(.*)` → `/$2`: the greedy first group splits at the LAST `/_/`), so a `/s/`
+ * prefix would open every page of the app (`/s/x/_/secure/admin/…`, CVE-2019-8442). Public is only what the rewrite
+ * turns into the web-resource download servlet (`/download/batch|resources|contextbatch|superbatch/…`) or the
+ * static `/images/…` folder: after that part no segment may be `_` (nor `%5F`, which the rewrite may decode), so no
+ * later `/_/` can re-route the request. Dot segments, `;` parameters, `//` and encoded separators never reach this
+ * rule (ambiguous paths are `required`). Every other `/s/…` path is `required`.
+ */
+const STATIC_RESOURCES: PresetRule = {
+  pattern: '^/s/[^/]+(?:/[^/]+)*/_/(?:download/(?:batch|resources|contextbatch|superbatch)|images)(?:/(?!(?:_|%5[fF])(?:/|$))[^/]+)+$',
+  action: 'public',
+};
+/** Load-balancer health check [V Jira, Confluence, Bitbucket]: the one resource, not what lies below it. */
+const STATUS: PresetRule = { pattern: '^/status$', action: 'public' };
 
 const JIRA: AppPreset = {
   // [V toolkit: GET and POST /login.jsp]
@@ -109,7 +124,7 @@ const BAMBOO: AppPreset = {
   logoutPaths: ['/userLogout.action'],
   returnParameters: ['os_destination'],
   rules: [
-    { path: '/rest/api/latest/status', action: 'public' },
+    { pattern: '^/rest/api/latest/status$', action: 'public' },
     STATIC_RESOURCES,
     // Remote agents register and fetch artifacts over HTTP here; they authenticate themselves [V Bamboo KB].
     { path: '/agentServer/', action: 'public' },

@@ -4,7 +4,7 @@ import type { AccessRule, AppConfig, ProxyMode, RequiredAuthnContext } from './r
 
 export type AppAccessConfig = Pick<
   AppConfig,
-  'preset' | 'mode' | 'rules' | 'loginPaths' | 'logoutPaths' | 'returnParameters' | 'requiredAuthnContext' | 'emergencyAccess'
+  'preset' | 'mode' | 'rules' | 'loginPaths' | 'loginFormPaths' | 'logoutPaths' | 'returnParameters' | 'requiredAuthnContext' | 'emergencyAccess'
 >;
 
 export interface AppAccessDefaults {
@@ -30,7 +30,7 @@ export function compileAppAccess(app: RawAppAccess, index: number, defaults: App
   const presetRules: AccessRule[] = (preset?.rules ?? []).map((rule) => ({
     source: `preset ${String(app.preset)}`,
     path: rule.path,
-    pattern: undefined,
+    pattern: rule.pattern,
     methods: undefined,
     action: rule.action,
   }));
@@ -42,6 +42,7 @@ export function compileAppAccess(app: RawAppAccess, index: number, defaults: App
     mode: app.mode ?? defaults.mode,
     rules: [...ownRules, ...presetRules],
     loginPaths,
+    loginFormPaths: preset?.loginFormPaths ?? [],
     logoutPaths: app.logoutPaths ?? preset?.logoutPaths ?? [],
     returnParameters: preset?.returnParameters ?? ['os_destination'],
     requiredAuthnContext:

@@ -82,6 +82,8 @@ export interface AppConfig {
   readonly startPath: string;
   /** Upstream socket/response timeout. */
   readonly upstreamTimeoutMs: number;
+  /** Let a Crowd Set-Cookie in the answer to a credentials forward reach the client. */
+  readonly passCrowdCookieFromCredentials: boolean;
   readonly preset: AppPresetName | undefined;
   /** apps[].mode, else the top-level mode. */
   readonly mode: ProxyMode;
@@ -89,6 +91,11 @@ export interface AppConfig {
   readonly rules: readonly AccessRule[];
   /** The app's login page(s): a browser without a session is sent to the IdP (returning where the app wanted to go). */
   readonly loginPaths: readonly string[];
+  /**
+   * Where the app's own password login forms post (the preset's): never opened by a `credentials` or `public` rule
+   * (a password login there would mint a Crowd session without the IdP); only emergency access forwards them.
+   */
+  readonly loginFormPaths: readonly string[];
   readonly logoutPaths: readonly string[];
   /** Query parameters of the login page that name the page to return to (`os_destination`). */
   readonly returnParameters: readonly string[];
@@ -250,6 +257,8 @@ export interface SamlConfig {
   readonly forceAuthn: boolean;
   /** After this long since the SAML login, the user signs in again (undefined = no limit beyond the IdP's). */
   readonly maxSessionAgeMs: number | undefined;
+  /** A browser navigation with a Crowd session the proxy has no login record of goes to the IdP. */
+  readonly requireSsoSession: boolean;
   /** Send ForceAuthn when the session ended (SessionNotOnOrAfter, maxSessionAgeMs). */
   readonly forceAuthnOnReauth: boolean;
   readonly metadataTimeoutMs: number;

@@ -56,6 +56,7 @@ export interface RawApp extends RawAppAccess {
   readonly upstream: string;
   readonly startPath?: string;
   readonly upstreamTimeoutSeconds?: number;
+  readonly passCrowdCookieFromCredentials?: boolean;
   readonly access?: RawAccessRestriction;
 }
 
@@ -93,6 +94,7 @@ export interface RawSaml {
   readonly maxMessageBytes?: number;
   readonly forceAuthn?: boolean;
   readonly maxSessionAgeSeconds?: number;
+  readonly requireSsoSession?: boolean;
   readonly forceAuthnOnReauth?: boolean;
   readonly metadataTimeoutMs?: number;
   readonly metadataRefreshSeconds?: number;

@@ -43,7 +43,8 @@ export function createSessionJudge(deps: SessionJudgeDeps): SessionJudge {
     try {
       record = await deps.sessions.get(token);
     } catch (error) {
-      if (error instanceof StoreUnavailableError && limits.requiredClassRefs === undefined) return undefined;
+      // Without the record a step-up or an SSO-only rule could not be told apart from a new login's need, and would loop.
+      if (error instanceof StoreUnavailableError && limits.requiredClassRefs === undefined && !limits.requireRecord) return undefined;
       throw error;
     }
     if (deps.cacheTtlMs > 0) {

@@ -20,7 +20,7 @@ import type { AppPolicy, Decision, PathMatch, SessionState } from '../policy/app
 import { isBrowserNavigation, requestKindFacts } from '../policy/request-kind.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import { SIGNED_OUT_MARKER } from '../policy/signed-out-marker.js';
-import { findCookie, findCookieValues, removeCookie, rewriteCookieHeader } from '../proxy/cookie-header.js';
+import { findCookie, findCookieValues, isOnlyCookie, mentionsCookie, removeCookie, rewriteCookieHeader } from '../proxy/cookie-header.js';
 import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
 import { createAppLogout } from './app-logout.js';
 import { SIGNED_OUT_MESSAGES, sendPlain, signInLink, signedOutResponse } from './logout-responses.js';
@@ -96,7 +96,6 @@ const UNAUTHENTICATED_MESSAGES: Readonly<Record<string, string>> = {
 
 const OBSERVED: Readonly<Record<Decision['kind'], string>> = {
   forward: 'would forward with the valid SSO session',
-  'forward-untouched': 'would forward untouched',
   'forward-anonymous': 'would forward anonymously, without the Crowd cookie',
   emergency: 'would allow emergency access without SSO',
   login: 'would send the browser to the IdP',
@@ -108,7 +107,6 @@ const OBSERVED: Readonly<Record<Decision['kind'], string>> = {
 
 const METRIC_DECISION: Readonly<Record<Decision['kind'], AccessDecision>> = {
   forward: 'forward',
-  'forward-untouched': 'forward',
   'forward-anonymous': 'forward-anonymous',
   emergency: 'forward',
   login: 'login',
@@ -134,8 +132,42 @@ export function createAppGate(deps: AppGateDeps) {
     return policy;
   }
 
-  function forwardContext(ctx: GateContext, app: AppConfig, cookieHeader: string | undefined): ForwardContext {
-    return { app, clientIp: ctx.clientIp, proto: ctx.proto ?? deps.publicScheme, host: ctx.host as string, requestId: ctx.reqId, cookieHeader };
+  function forwardContext(ctx: GateContext, app: AppConfig, cookieHeader: string | undefined, dropSetCookie: string | undefined = undefined): ForwardContext {
+    return { app, clientIp: ctx.clientIp, proto: ctx.proto ?? deps.publicScheme, host: ctx.host as string, requestId: ctx.reqId, cookieHeader, dropSetCookie };
+  }
+
+  /**
+   * How a forwarding decision goes upstream, the same for requests and WebSocket upgrades: with a validated session,
+   * exactly one Crowd cookie, the valid one (whatever else the client sent: empties, duplicates, other cases, quoted or
+   * comma-joined copies); otherwise no Crowd cookie at all. The answer to a forward on the client's own credentials
+   * may not hand the browser a Crowd session the app made from them (apps[].passCrowdCookieFromCredentials).
+   * At once when Crowd's cookie name is known (always, once the proxy has asked Crowd).
+   */
+  function forwardingFor(req: IncomingMessage, ctx: GateContext, app: AppConfig, decided: Decided): ForwardContext | Promise<ForwardContext> {
+    const name = decided.session.cookie?.name ?? deps.cachedCookieConfig()?.name;
+    if (name === undefined) return deps.cookieConfig().then((cookie) => forwardingNamed(req, ctx, app, decided, cookie.name));
+    return forwardingNamed(req, ctx, app, decided, name);
+  }
+
+  function forwardingNamed(req: IncomingMessage, ctx: GateContext, app: AppConfig, decided: Decided, name: string): ForwardContext {
+    const header = req.headers.cookie;
+    if (decided.decision.kind === 'forward') {
+      const token = decided.session.authenticated?.token as string;
+      return forwardContext(ctx, app, isOnlyCookie(header, name, token) ? undefined : rewriteCookieHeader(header, name, token));
+    }
+    const dropSetCookie = decided.decision.why === 'credentials' && !app.passCrowdCookieFromCredentials ? name : undefined;
+    return forwardContext(ctx, app, mentionsCookie(header, name) ? removeCookie(header, name) : undefined, dropSetCookie);
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, decided: Decided): void | Promise<void> {
+    const forwarding = forwardingFor(req, ctx, app, decided);
+    if (forwarding instanceof Promise) return forwarding.then((later) => forwardNow(req, res, ctx, later));
+    forwardNow(req, res, ctx, forwarding);
+  }
+
+  function forwardNow(req: IncomingMessage, res: ServerResponse, ctx: GateContext, forwarding: ForwardContext): void {
+    ctx.forwardedAtMs = performance.now();
+    deps.forwarder.forward(req, res, forwarding);
   }
 
   /**
@@ -162,7 +194,7 @@ export function createAppGate(deps: AppGateDeps) {
     ctx.user = authenticated.session.username;
     const state = await deps.sessionJudge.judge(authenticated.token, policy.sessionLimits);
     // A cookie made by a login through another app must not open a restricted one.
-    if (state === 'valid' && policy.app.access !== undefined) await deps.accessEnforcer.atGate(policy.app, authenticated.session.username, authenticated.token);
+    if ((state === 'valid' || state === 'unrecorded') && policy.app.access !== undefined) await deps.accessEnforcer.atGate(policy.app, authenticated.session.username, authenticated.token);
     return { cookie, candidates, authenticated, state };
   }
 
@@ -253,31 +285,18 @@ export function createAppGate(deps: AppGateDeps) {
 
   /** Acts on the decision; synchronous unless the answer needs Crowd's cookie configuration or a new login. */
   function act(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, decided: Decided): void | Promise<void> {
-    const { match, session, decision } = decided;
+    const { match, decision } = decided;
     ctx.decision = METRIC_DECISION[decision.kind];
     switch (decision.kind) {
-      case 'forward': {
-        const token = session.authenticated?.token as string;
-        // Exactly one Crowd cookie upstream, the valid one (apps read the first; a stale one may precede it).
-        const cookieHeader = session.candidates.length === 1 ? undefined : rewriteCookieHeader(req.headers.cookie, (session.cookie as CrowdCookieConfig).name, token);
-        ctx.forwardedAtMs = performance.now();
-        deps.forwarder.forward(req, res, forwardContext(ctx, app, cookieHeader));
-        return;
-      }
       case 'emergency':
         logger.warn(
           { reqId: ctx.reqId, host: ctx.host, app: app.name, decision: 'emergency', reason: 'emergency_access', clientIp: ctx.clientIp, path: ctx.path, method: req.method },
           `emergency access: ${req.method ?? 'GET'} ${ctx.path} forwarded without SSO for ${ctx.clientIp} (apps[].emergencyAccess of "${app.name}")`,
         );
-        ctx.forwardedAtMs = performance.now();
-        deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
-        return;
-      case 'forward-untouched':
-        ctx.forwardedAtMs = performance.now();
-        deps.forwarder.forward(req, res, forwardContext(ctx, app, undefined));
-        return;
+        return forward(req, res, ctx, app, decided);
+      case 'forward':
       case 'forward-anonymous':
-        return forwardAnonymous(req, res, ctx, app, session);
+        return forward(req, res, ctx, app, decided);
       case 'login':
         return startLogin(req, res, ctx, app, match, decision);
       case 'signed-out':
@@ -306,14 +325,6 @@ export function createAppGate(deps: AppGateDeps) {
       outcome = { error };
     }
     observe(req, res, ctx, app, outcome);
-  }
-
-  async function forwardAnonymous(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, session: SessionFacts): Promise<void> {
-    // The app must see the same anonymous request the proxy decided on, not a session it refused.
-    const name = session.cookie?.name ?? (await deps.cookieConfig()).name;
-    const cookieHeader = (req.headers.cookie ?? '').includes(name) ? removeCookie(req.headers.cookie, name) : undefined;
-    ctx.forwardedAtMs = performance.now();
-    deps.forwarder.forward(req, res, forwardContext(ctx, app, cookieHeader));
   }
 
   async function startLogin(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, match: PathMatch, decision: Decision): Promise<void> {
@@ -351,20 +362,12 @@ export function createAppGate(deps: AppGateDeps) {
         if (!policy.observe) throw error;
         return forwardContext(ctx, app, undefined);
       }
-      const { session, decision } = outcome;
       if (policy.observe) return forwardContext(ctx, app, undefined);
-      switch (decision.kind) {
+      switch (outcome.decision.kind) {
         case 'forward':
-          return forwardContext(
-            ctx,
-            app,
-            session.candidates.length === 1 ? undefined : rewriteCookieHeader(req.headers.cookie, (session.cookie as CrowdCookieConfig).name, session.authenticated?.token as string),
-          );
-        case 'forward-untouched':
-        case 'emergency':
-          return forwardContext(ctx, app, undefined);
         case 'forward-anonymous':
-          return forwardContext(ctx, app, removeCookie(req.headers.cookie, (await deps.cookieConfig()).name));
+        case 'emergency':
+          return forwardingFor(req, ctx, app, outcome);
         case 'deny-403':
           return 403;
         default:

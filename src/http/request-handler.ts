@@ -12,6 +12,7 @@ import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import type { Router } from '../policy/route.js';
 import { serializeSignedOutMarkerClear } from '../policy/signed-out-marker.js';
 import type { ClientAddress, ClientAddressResolver } from '../proxy/client-address.js';
+import { removeConnectionOptions } from '../proxy/connection-options.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import type { AppGate } from './app-gate.js';
 import { logLoginAttempt } from './log-login-attempt.js';
@@ -190,6 +191,8 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
   return {
     onRequest(req: IncomingMessage, res: ServerResponse): void {
       const ctx = new RequestContext(req, deps.resolveClient(req.socket, req.headers, deps.listenerProto));
+      // Decide on the headers the app will get: those a Connection header names never reach it.
+      removeConnectionOptions(req.headers);
       res.setHeader('x-request-id', ctx.reqId);
       observer.track(res, ctx);
       let pending: void | Promise<void>;
@@ -205,6 +208,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     /** WebSocket upgrades: forwarded as the app's access rules allow (a valid Crowd session by default); never redirected. */
     onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const ctx = new RequestContext(req, deps.resolveClient(req.socket, req.headers, deps.listenerProto));
+      removeConnectionOptions(req.headers);
       const refuse = (status: number, text: string): void => {
         observer.upgrade(ctx, status);
         socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nX-Request-Id: ${ctx.reqId}\r\nContent-Length: 0\r\n\r\n`);

@@ -37,7 +37,6 @@ export interface RequestFacts {
 
 export type DecisionKind =
   | 'forward'
-  | 'forward-untouched'
   | 'forward-anonymous'
   | 'emergency'
   | 'login'
@@ -57,6 +56,7 @@ export type DecisionReason =
   | 'session-ended'
   | 'session-too-old'
   | 'step-up'
+  | 'not-from-sso'
   | 'after-logout'
   | 'logout'
   | 'logout-without-session';
@@ -85,6 +85,8 @@ export interface AppPolicy {
 
 export interface AppPolicyOptions {
   readonly maxSessionAgeMs: number | undefined;
+  /** saml.requireSsoSession */
+  readonly requireSsoSession: boolean;
   readonly forceAuthnOnReauth: boolean;
   /** allowFrom of apps[].emergencyAccess, compiled (required when the app has emergency access). */
   readonly isEmergencyNetwork?: (clientIp: string) => boolean;
@@ -94,14 +96,16 @@ const decision = (kind: DecisionKind, why: DecisionReason, forceAuthn = false): 
 const pathMatch = (kind: PathKind, source: string): PathMatch => Object.freeze({ kind, source });
 
 const FORWARD = decision('forward', 'session');
-const PUBLIC = decision('forward-untouched', 'public');
-const CREDENTIALS = decision('forward-untouched', 'credentials');
+// Without a session the proxy validated and judged, the app gets no Crowd cookie at all: a refused or unchecked one
+// would be read by the app's own Crowd authenticator (before the client's Basic credentials, too).
+const PUBLIC = decision('forward-anonymous', 'public');
+const CREDENTIALS = decision('forward-anonymous', 'credentials');
 const ANONYMOUS = decision('forward-anonymous', 'optional');
 const EMERGENCY = decision('emergency', 'emergency');
 const EMERGENCY_REFUSED = decision('deny-403', 'emergency-refused');
 const SIGNED_OUT = decision('signed-out', 'after-logout');
 const LOGOUT = decision('logout', 'logout');
-const LOGOUT_WITHOUT_SESSION = decision('forward-untouched', 'logout-without-session');
+const LOGOUT_WITHOUT_SESSION = decision('forward-anonymous', 'logout-without-session');
 
 const REASON: Readonly<Record<SessionState, DecisionReason>> = {
   none: 'no-session',
@@ -109,6 +113,7 @@ const REASON: Readonly<Record<SessionState, DecisionReason>> = {
   expired: 'session-ended',
   'too-old': 'session-too-old',
   weak: 'step-up',
+  unrecorded: 'not-from-sso',
 };
 const DENY: Readonly<Record<SessionState, Decision>> = {
   none: decision('deny-401', 'no-session'),
@@ -116,11 +121,14 @@ const DENY: Readonly<Record<SessionState, Decision>> = {
   expired: decision('deny-401', 'session-ended'),
   'too-old': decision('deny-401', 'session-too-old'),
   weak: decision('deny-401', 'step-up'),
+  // saml.requireSsoSession only turns browser navigations to the IdP; scripts keep the session the app gave them.
+  unrecorded: FORWARD,
 };
 
 const AMBIGUOUS = pathMatch('required', 'ambiguous path');
 const LOGOUT_PATH = pathMatch('logout', 'apps[].logoutPaths');
 const LOGIN_PAGE = pathMatch('login-page', 'apps[].loginPaths');
+const LOGIN_FORM = pathMatch('required', 'preset login form');
 const EMERGENCY_PAGE = pathMatch('emergency-page', 'apps[].emergencyAccess');
 const EMERGENCY_FORM = pathMatch('emergency-form', 'apps[].emergencyAccess');
 
@@ -128,6 +136,7 @@ export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppP
   const rules: AccessRules = compileAccessRules(app.rules);
   const logoutPaths = new Set(app.logoutPaths);
   const loginPaths = new Set(app.loginPaths);
+  const loginFormPaths = new Set(app.loginFormPaths);
   const emergency =
     app.emergencyAccess === undefined ? undefined : createEmergencyAccess(app.emergencyAccess, options.isEmergencyNetwork ?? (() => false));
   const login = (state: SessionState): Decision => decision('login', REASON[state], options.forceAuthnOnReauth && (state === 'expired' || state === 'too-old'));
@@ -137,10 +146,20 @@ export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppP
     expired: login('expired'),
     'too-old': login('too-old'),
     weak: login('weak'),
+    unrecorded: login('unrecorded'),
   };
 
+  /** The access rules, except that a password login posted to the app (which would make a Crowd session without the IdP) is never a credentials or public path. */
+  function ruleMatch(method: string, path: string): PathMatch {
+    if (method !== 'GET' && method !== 'HEAD' && loginFormPaths.has(path)) return LOGIN_FORM;
+    return rules.match(method, path);
+  }
+
+  /** A session good for this request: valid, or one the proxy did not create for a request that is not a browser navigation. */
+  const isSignedIn = (facts: RequestFacts): boolean => facts.session === 'valid' || (facts.session === 'unrecorded' && !facts.navigation);
+
   function required(facts: RequestFacts): Decision {
-    if (facts.session === 'valid') return FORWARD;
+    if (isSignedIn(facts)) return FORWARD;
     if (!facts.navigation) return DENY[facts.session];
     if (facts.session === 'none' && facts.signedOut) return SIGNED_OUT;
     return LOGIN[facts.session];
@@ -150,7 +169,7 @@ export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppP
     app,
     observe: app.mode === 'observe',
     emergency,
-    sessionLimits: { maxSessionAgeMs: options.maxSessionAgeMs, requiredClassRefs: app.requiredAuthnContext?.classRefs },
+    sessionLimits: { maxSessionAgeMs: options.maxSessionAgeMs, requireRecord: options.requireSsoSession, requiredClassRefs: app.requiredAuthnContext?.classRefs },
 
     match(method, path, query) {
       if (isAmbiguousPath(path)) return AMBIGUOUS;
@@ -160,12 +179,12 @@ export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppP
         if (emergency.isLoginForm(method, path)) return EMERGENCY_FORM;
       }
       if ((method === 'GET' || method === 'HEAD') && loginPaths.has(path)) return LOGIN_PAGE;
-      return rules.match(method, path);
+      return ruleMatch(method, path);
     },
 
     settle(match, method, path, emergencyAllowed) {
       if (match.kind !== 'emergency-form' || emergencyAllowed) return match;
-      return rules.match(method, path);
+      return ruleMatch(method, path);
     },
 
     needsSession(match, hasCredentials) {
@@ -195,7 +214,7 @@ export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppP
         case 'credentials':
           return facts.hasCredentials ? CREDENTIALS : required(facts);
         case 'optional':
-          return facts.session === 'valid' ? FORWARD : ANONYMOUS;
+          return isSignedIn(facts) ? FORWARD : ANONYMOUS;
         case 'login-page':
         case 'required':
           return required(facts);

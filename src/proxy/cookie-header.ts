@@ -48,12 +48,22 @@ export function findCookieValues(header: string | undefined, name: string): stri
 }
 
 /**
- * The header with every cookie called `name` removed (also empty and `=`-less ones). The other pairs are
- * kept byte for byte and in order, without surrounding whitespace, joined by `; `. Empty string when no
- * cookie is left (the forwarder then sends no `Cookie` header at all).
+ * Whether any pair of the header mentions `name`, in any case and anywhere in the pair (`a=1, crowd.token_key=x` is
+ * one pair to a browser but two to a servlet container with a legacy cookie parser).
+ */
+export function mentionsCookie(header: string | undefined, name: string): boolean {
+  return header !== undefined && mentionOf(name).test(header);
+}
+
+/**
+ * The header with every pair that mentions `name` removed (see `mentionsCookie`: also empty, `=`-less, other-case and
+ * comma-joined ones), so that no parser can find such a cookie in what is left. The other pairs are kept byte for
+ * byte and in order, without surrounding whitespace, joined by `; `. Empty string when no cookie is left (the
+ * forwarder then sends no `Cookie` header at all).
  */
 export function removeCookie(header: string | undefined, name: string): string {
   if (header === undefined) return '';
+  const mention = mentionOf(name);
   let kept = '';
   let start = 0;
   while (start < header.length) {
@@ -61,9 +71,9 @@ export function removeCookie(header: string | undefined, name: string): string {
     const end = semicolon === -1 ? header.length : semicolon;
     const from = skipWhitespace(header, start, end);
     const to = trimEnd(header, from, end);
-    if (to > from && valueStartIfNamed(header, from, to, name) === -1) {
+    if (to > from) {
       const pair = header.slice(from, to);
-      kept = kept === '' ? pair : `${kept}; ${pair}`;
+      if (!mention.test(pair)) kept = kept === '' ? pair : `${kept}; ${pair}`;
     }
     start = end + 1;
   }
@@ -71,9 +81,35 @@ export function removeCookie(header: string | undefined, name: string): string {
 }
 
 /**
- * The header with every cookie called `name` removed and exactly one `name=value` put FIRST, so that the
- * upstream app (which takes the first non-empty one) reads `value`. Other cookies are kept as
- * `removeCookie` keeps them.
+ * Whether the header already says exactly `name=value` and nothing else about `name`: the one pair that mentions it
+ * (see `mentionsCookie`) is that, unquoted. Then it can go upstream as it is; otherwise `rewriteCookieHeader`.
+ */
+export function isOnlyCookie(header: string | undefined, name: string, value: string): boolean {
+  if (header === undefined) return false;
+  const mention = mentionOf(name);
+  let found = false;
+  let start = 0;
+  while (start < header.length) {
+    const semicolon = header.indexOf(';', start);
+    const end = semicolon === -1 ? header.length : semicolon;
+    const from = skipWhitespace(header, start, end);
+    const to = trimEnd(header, from, end);
+    // Cheap first: a pair that is exactly `name=value`.
+    const exact = to - from === name.length + 1 + value.length && header.startsWith(name, from) && header.charCodeAt(from + name.length) === EQUALS && header.startsWith(value, from + name.length + 1);
+    if (exact) {
+      if (found) return false;
+      found = true;
+    } else if (to > from && mention.test(header.slice(from, to))) {
+      return false;
+    }
+    start = end + 1;
+  }
+  return found;
+}
+
+/**
+ * The header with every pair that mentions `name` removed (as `removeCookie` does) and exactly one `name=value` put
+ * FIRST, so that the upstream app reads `value` and nothing else.
  *
  * Throws a TypeError when `name` is not an RFC 6265 token or `value` holds anything but cookie-octets
  * (a `;`, space, quote or control character would inject or break cookies): callers pass a Crowd token,
@@ -83,6 +119,19 @@ export function rewriteCookieHeader(header: string | undefined, name: string, va
   assertCookiePair(name, value);
   const rest = removeCookie(header, name);
   return rest === '' ? `${name}=${value}` : `${name}=${value}; ${rest}`;
+}
+
+/** One case-insensitive pattern per cookie name (there is one Crowd cookie name, rarely two across a reload). */
+const mentions = new Map<string, RegExp>();
+
+function mentionOf(name: string): RegExp {
+  let mention = mentions.get(name);
+  if (mention === undefined) {
+    if (mentions.size > 8) mentions.clear();
+    mention = new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+    mentions.set(name, mention);
+  }
+  return mention;
 }
 
 /** The unquoted value of the pair in [start, end) when it is named `name` and that value is not empty. */

@@ -22,6 +22,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { AppConfig } from '../config/runtime-config.js';
 import { ConfigError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import { removeConnectionOptions } from './connection-options.js';
 
 export interface ForwardContext {
   readonly app: AppConfig;
@@ -33,6 +34,8 @@ export interface ForwardContext {
   readonly requestId: string;
   /** A string REPLACES the request's `Cookie` header upstream (`''` = send none); undefined leaves it as it is. */
   readonly cookieHeader: string | undefined;
+  /** A cookie name whose `Set-Cookie` in the app's answer never reaches the client (a Crowd session the app made from a password). */
+  readonly dropSetCookie?: string | undefined;
 }
 
 export type UpstreamError = UpstreamUnavailableError | UpstreamTimeoutError;
@@ -116,9 +119,6 @@ const HOP_BY_HOP_HEADERS: readonly string[] = Object.freeze([
 /** Every header removed before forwarding: looked up for each header the request has (a dozen), not the other way round. */
 const REMOVED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP_HEADERS, ...CLIENT_HEADERS_REMOVED]);
 
-/** Never removed because `Connection` names them: they frame the request or route it. */
-const FRAMING_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding']);
-
 /** Connections to one upstream at once; more requests wait in the agent's queue. */
 const MAX_SOCKETS_PER_UPSTREAM = 256;
 const MAX_FREE_SOCKETS_PER_UPSTREAM = 64;
@@ -174,6 +174,7 @@ const CLIENT_RESPONSE = Symbol('client response');
 const REWRITER = Symbol('response rewriter');
 const FAILED = Symbol('failure reported');
 const HANDSHAKE_ANSWERED = Symbol('handshake answered');
+const DROP_SET_COOKIE = Symbol('set-cookie dropped');
 
 interface Links {
   /** On a client response or socket: the upstream request made for it. */
@@ -186,6 +187,8 @@ interface Links {
   [FAILED]?: true | undefined;
   /** On an upstream WebSocket handshake that got an answer: from then on the client socket carries the upstream's bytes. */
   [HANDSHAKE_ANSWERED]?: true | undefined;
+  /** On a client response: `<name>=`, the start of the upstream Set-Cookie values it must not pass on (ForwardContext.dropSetCookie). */
+  [DROP_SET_COOKIE]?: string | undefined;
 }
 
 /** The same object, typed with its links (no property access here: see above). */
@@ -409,6 +412,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       }
       // The client may have left while the request was being authenticated: then there is nothing to forward.
       if (req.socket.destroyed) return;
+      if (ctx.dropSetCookie !== undefined) linked(res)[DROP_SET_COOKIE] = `${ctx.dropSetCookie.toLowerCase()}=`;
       prepareUpstreamHeaders(req.headers, ctx, undefined);
       upstream.send(req, res);
     },
@@ -449,8 +453,8 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
  * `Connection` header forces.
  */
 function prepareUpstreamHeaders(headers: IncomingHttpHeaders, ctx: ForwardContext, upgradeProtocol: string | undefined): void {
-  const connection = headers.connection;
-  if (connection !== undefined) removeConnectionOptions(headers, connection);
+  // The request entry has done this before deciding (and removed `Connection`), so here it returns at once.
+  removeConnectionOptions(headers);
   for (const name in headers) if (REMOVED_HEADERS.has(name)) delete headers[name];
   if (upgradeProtocol !== undefined) {
     headers.connection = 'upgrade';
@@ -465,18 +469,6 @@ function prepareUpstreamHeaders(headers: IncomingHttpHeaders, ctx: ForwardContex
   else if (ctx.cookieHeader !== undefined) headers.cookie = ctx.cookieHeader;
 }
 
-/** Removes the headers a `Connection` header names (they were meant for this hop only), except framing ones. */
-function removeConnectionOptions(headers: IncomingHttpHeaders, connection: string): void {
-  let start = 0;
-  while (start < connection.length) {
-    const comma = connection.indexOf(',', start);
-    const end = comma === -1 ? connection.length : comma;
-    const name = connection.slice(start, end).trim().toLowerCase();
-    if (name !== '' && !FRAMING_HEADERS.has(name)) delete headers[name];
-    start = end + 1;
-  }
-}
-
 /**
  * Status line and headers of the client response, as the upstream sent them (names in their own case; a header the
  * upstream repeated stays repeated) but for the hop-by-hop ones: the upstream's Connection/Keep-Alive describe the
@@ -487,12 +479,14 @@ function removeConnectionOptions(headers: IncomingHttpHeaders, connection: strin
 function writeUpstreamHead(proxyRes: IncomingMessage, res: ServerResponse, setCookies: readonly string[]): void {
   const raw = proxyRes.rawHeaders;
   const dropEncoding = res.req.httpVersion === '1.0';
+  const dropCookie = linked(res)[DROP_SET_COOKIE];
   for (let index = 0; index < raw.length; index += 2) {
     const name = raw[index] as string;
-    // Only names of these lengths can be dropped; the others skip the lower-casing.
+    // Only names of these lengths can be dropped (`set-cookie` is as long as `connection`); the others skip the lower-casing.
     if (name.length === 10 || (dropEncoding && name.length === 17)) {
       const lower = name.toLowerCase();
       if (lower === 'connection' || lower === 'keep-alive' || (dropEncoding && lower === 'transfer-encoding')) continue;
+      if (dropCookie !== undefined && lower === 'set-cookie' && (raw[index + 1] as string).trimStart().toLowerCase().startsWith(dropCookie)) continue;
     }
     res.appendHeader(name, raw[index + 1] as string);
   }

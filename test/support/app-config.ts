@@ -5,10 +5,12 @@ export function testAppConfig(fields: Pick<AppConfig, 'name' | 'hosts' | 'upstre
   return {
     startPath: '/',
     upstreamTimeoutMs: 30_000,
+    passCrowdCookieFromCredentials: false,
     preset: undefined,
     mode: 'enforce',
     rules: [],
     loginPaths: [],
+    loginFormPaths: [],
     logoutPaths: [],
     returnParameters: ['os_destination'],
     requiredAuthnContext: undefined,

@@ -20,7 +20,7 @@ t.test('observe mode forwards everything untouched and logs what enforce mode wo
     ['page without a session', '/browse/DEMO-1', HTML, 'would send the browser to the IdP (no-session, default)'],
     ['XHR without a session', '/rest/api/2/issue/DEMO-1', { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' }, 'would refuse with 401 (no-session, preset jira)'],
     ['emergency from a wrong network', '/login.jsp?nosso', HTML, 'would refuse emergency access with 403 (emergency-refused, apps[].emergencyAccess)'],
-    ['public path', '/status', JSON_ACCEPT, 'would forward untouched (public, preset jira)'],
+    ['public path', '/status', JSON_ACCEPT, 'would forward anonymously, without the Crowd cookie (public, preset jira)'],
   ];
   for (const [name, path, headers, message] of cases) {
     const res = await browser.request(`http://${HOSTS.echo}${path}`, { headers: { ...headers, cookie } });

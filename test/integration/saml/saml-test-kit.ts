@@ -34,6 +34,7 @@ export function samlConfig(overrides: Partial<SamlConfig> = {}): SamlConfig {
     maxMessageBytes: 128 * 1024,
     forceAuthn: false,
     maxSessionAgeMs: undefined,
+    requireSsoSession: false,
     forceAuthnOnReauth: false,
     metadataTimeoutMs: 2_000,
     metadataRefreshMs: 3_600_000,

@@ -76,6 +76,7 @@ t.test('a minimal configuration gets every default, in milliseconds where the ru
     maxMessageBytes: 524_288,
     forceAuthn: false,
     maxSessionAgeMs: undefined,
+    requireSsoSession: false,
     forceAuthnOnReauth: false,
     metadataTimeoutMs: 10_000,
     metadataRefreshMs: 3_600_000,

@@ -14,6 +14,7 @@ function policyFor(access: Parameters<typeof compileAppAccess>[0], options: { fo
   });
   return createAppPolicy(app, {
     maxSessionAgeMs: undefined,
+    requireSsoSession: false,
     forceAuthnOnReauth: options.forceAuthnOnReauth ?? false,
     ...(options.network === undefined ? {} : { isEmergencyNetwork: options.network }),
   });
@@ -145,16 +146,16 @@ t.test('decisions for every action and session state', async (t) => {
   t.equal(decide({ session: 'weak', navigation: false }), 'deny-401/step-up');
   t.equal(decide({ signedOut: true }), 'signed-out/after-logout', 'right after logout: no automatic sign-in');
   t.equal(decide({ match: kind('login-page') }), 'login/no-session');
-  t.equal(decide({ match: kind('public') }), 'forward-untouched/public');
-  t.equal(decide({ match: kind('public'), navigation: false }), 'forward-untouched/public');
+  t.equal(decide({ match: kind('public') }), 'forward-anonymous/public');
+  t.equal(decide({ match: kind('public'), navigation: false }), 'forward-anonymous/public');
   t.equal(decide({ match: kind('optional') }), 'forward-anonymous/optional');
   t.equal(decide({ match: kind('optional'), session: 'expired' }), 'forward-anonymous/optional', 'an ended session is anonymous in an optional area');
   t.equal(decide({ match: kind('optional'), session: 'valid' }), 'forward/session');
-  t.equal(decide({ match: kind('credentials'), hasCredentials: true }), 'forward-untouched/credentials');
+  t.equal(decide({ match: kind('credentials'), hasCredentials: true }), 'forward-anonymous/credentials');
   t.equal(decide({ match: kind('credentials'), navigation: false }), 'deny-401/no-session');
   t.equal(decide({ match: kind('credentials'), session: 'valid' }), 'forward/session');
   t.equal(decide({ match: kind('logout'), hasCrowdCookie: true }), 'logout/logout');
-  t.equal(decide({ match: kind('logout') }), 'forward-untouched/logout-without-session');
+  t.equal(decide({ match: kind('logout') }), 'forward-anonymous/logout-without-session');
   t.equal(decide({ match: kind('emergency-page'), emergencyAllowed: true }), 'emergency/emergency');
   t.equal(decide({ match: kind('emergency-page') }), 'deny-403/emergency-refused');
   t.notOk(policy.needsSession(kind('public'), false), 'public paths cost no Crowd call');
@@ -173,7 +174,11 @@ t.test('emergency access: the page (with its switch), login form posts only when
   t.equal(policy.match('POST', '/login.jsp', '').kind, 'emergency-form');
   t.equal(policy.match('POST', '/rest/tsv/1.0/authenticate', '').kind, 'emergency-form', 'the two-step login form too');
   t.equal(policy.settle(policy.match('POST', '/login.jsp', ''), 'POST', '/login.jsp', false).kind, 'required', 'not allowed: an ordinary request');
-  t.equal(policy.settle(policy.match('POST', '/rest/tsv/1.0/authenticate', ''), 'POST', '/rest/tsv/1.0/authenticate', false).kind, 'credentials');
+  t.equal(
+    policy.settle(policy.match('POST', '/rest/tsv/1.0/authenticate', ''), 'POST', '/rest/tsv/1.0/authenticate', false).kind,
+    'required',
+    'not allowed: a password login, never a credentials path (it would mint a Crowd session without the IdP)',
+  );
   const emergency = policy.emergency;
   t.ok(emergency?.allows('10.1.2.3', 'a-secret-of-sixteen-chars'));
   t.notOk(emergency?.allows('192.0.2.1', 'a-secret-of-sixteen-chars'), 'another network');

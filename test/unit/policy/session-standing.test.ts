@@ -12,12 +12,14 @@ const record = (changes: Partial<Parameters<typeof judgeSession>[0] & object> = 
   authnContextClassRef: PASSWORD,
   ...changes,
 });
-const none = { maxSessionAgeMs: undefined, requiredClassRefs: undefined };
+const none = { maxSessionAgeMs: undefined, requireRecord: false, requiredClassRefs: undefined };
 
 t.test('the session standing by its record', async (t) => {
   const cases: [string, ReturnType<typeof judgeSession>, ReturnType<typeof judgeSession>][] = [
     ['no limits', judgeSession(record(), NOW, none), 'valid'],
     ['no record (a session the proxy did not create): valid without a context requirement', judgeSession(undefined, NOW, none), 'valid'],
+    ['no record with saml.requireSsoSession: unrecorded', judgeSession(undefined, NOW, { ...none, requireRecord: true }), 'unrecorded'],
+    ['a record with saml.requireSsoSession', judgeSession(record(), NOW, { ...none, requireRecord: true }), 'valid'],
     ['SessionNotOnOrAfter ahead', judgeSession(record({ sessionNotOnOrAfterMs: NOW + 1 }), NOW, none), 'valid'],
     ['SessionNotOnOrAfter reached', judgeSession(record({ sessionNotOnOrAfterMs: NOW }), NOW, none), 'expired'],
     ['younger than the maximum age', judgeSession(record(), NOW, { ...none, maxSessionAgeMs: 3_600_001 }), 'valid'],

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { findCookie, findCookieValues, removeCookie, rewriteCookieHeader } from '../../../src/proxy/cookie-header.js';
+import { findCookie, findCookieValues, isOnlyCookie, mentionsCookie, removeCookie, rewriteCookieHeader } from '../../../src/proxy/cookie-header.js';
 
 const NAME = 'crowd.token_key';
 
@@ -9,7 +9,7 @@ interface Case {
   /** What the apps read: the first non-empty value. */
   readonly first: string | undefined;
   readonly all: readonly string[];
-  /** `removeCookie(header, NAME)` */
+  /** `removeCookie(header, NAME)`: no pair that mentions the name in any case survives (a parser might read it). */
   readonly rest: string;
 }
 
@@ -33,18 +33,32 @@ const CASES: readonly Case[] = [
   },
   { scenario: 'only empty values', header: 'crowd.token_key=;crowd.token_key= ; crowd.token_key=""', first: undefined, all: [], rest: '' },
   {
-    scenario: 'names that merely contain the name',
-    header: 'xcrowd.token_key=evil; crowd.token_keyx=evil2; my-crowd.token_key=evil3',
+    scenario: 'names that merely contain the name are dropped too',
+    header: 'xcrowd.token_key=evil; crowd.token_keyx=evil2; my-crowd.token_key=evil3; a=1',
     first: undefined,
     all: [],
-    rest: 'xcrowd.token_key=evil; crowd.token_keyx=evil2; my-crowd.token_key=evil3',
+    rest: 'a=1',
+  },
+  {
+    scenario: 'a comma-joined Crowd cookie (a legacy cookie parser reads it as a cookie of its own)',
+    header: 'a=1, crowd.token_key=evil; b=2',
+    first: undefined,
+    all: [],
+    rest: 'b=2',
+  },
+  {
+    scenario: 'a Crowd cookie inside a quoted value of another',
+    header: 'a="x crowd.token_key=evil"; b=2',
+    first: undefined,
+    all: [],
+    rest: 'b=2',
   },
   {
     scenario: 'the real one after look-alikes',
     header: 'xcrowd.token_key=evil; crowd.token_key=good',
     first: 'good',
     all: ['good'],
-    rest: 'xcrowd.token_key=evil',
+    rest: '',
   },
   {
     scenario: 'odd spacing, tabs and empty pairs',
@@ -68,7 +82,7 @@ const CASES: readonly Case[] = [
     all: ['v=='],
     rest: 'atl.xsrf.token=B0B0|abc|lin; seraph.rememberme.cookie=1%3A2',
   },
-  { scenario: 'case matters in names', header: 'CROWD.TOKEN_KEY=upper', first: undefined, all: [], rest: 'CROWD.TOKEN_KEY=upper' },
+  { scenario: 'the apps compare names by case, but another case is dropped all the same', header: 'CROWD.TOKEN_KEY=upper; a=1', first: undefined, all: [], rest: 'a=1' },
 ];
 
 for (const c of CASES) {
@@ -96,4 +110,28 @@ t.test('rewriteCookieHeader refuses a name or value that would inject or break c
     t.throws(() => rewriteCookieHeader('a=1', name, 'v'), TypeError, `name ${JSON.stringify(name)}`);
   }
   t.equal(rewriteCookieHeader(undefined, NAME, 'Ab0-._~!$&*+/:<>?@[]^`{|}'), 'crowd.token_key=Ab0-._~!$&*+/:<>?@[]^`{|}', 'every cookie-octet is accepted');
+});
+
+t.test('isOnlyCookie: the header may go upstream as it is only when it says exactly one valid Crowd cookie', async (t) => {
+  const cases: [string | undefined, boolean, string][] = [
+    ['crowd.token_key=good', true, 'only the valid one'],
+    ['a=1; crowd.token_key=good; b=2', true, 'the valid one among others'],
+    [' a=1 ;\tcrowd.token_key=good ', true, 'odd spacing around it'],
+    [undefined, false, 'no header'],
+    ['crowd.token_key=; crowd.token_key=good', false, 'an empty one first (the app would read that one)'],
+    ['crowd.token_key=good; crowd.token_key=good', false, 'twice'],
+    ['crowd.token_key="good"', false, 'quoted (a servlet container may keep the quotes)'],
+    ['crowd.token_key =good', false, 'a space before "="'],
+    ['CROWD.TOKEN_KEY=bad; crowd.token_key=good', false, 'another case beside it'],
+    ['a=1, crowd.token_key=bad; crowd.token_key=good', false, 'a comma-joined one beside it'],
+    ['crowd.token_key=goodx', false, 'another value'],
+  ];
+  for (const [header, expected, scenario] of cases) t.equal(isOnlyCookie(header, NAME, 'good'), expected, scenario);
+});
+
+t.test('mentionsCookie finds the name in any case, anywhere in the header', async (t) => {
+  t.equal(mentionsCookie(undefined, NAME), false);
+  t.equal(mentionsCookie('a=1; b=2', NAME), false);
+  t.equal(mentionsCookie('a=1, Crowd.Token_Key=x', NAME), true);
+  t.equal(mentionsCookie('crowdxtoken_key=1', NAME), false, 'the dot is a dot, not any character');
 });
