@@ -156,7 +156,7 @@ export function createAppGate(deps: AppGateDeps) {
       return forwardContext(ctx, app, isOnlyCookie(header, name, token) ? undefined : rewriteCookieHeader(header, name, token));
     }
     const dropSetCookie = decided.decision.why === 'credentials' && !app.passCrowdCookieFromCredentials ? name : undefined;
-    return forwardContext(ctx, app, mentionsCookie(header, name) ? removeCookie(header, name) : undefined, dropSetCookie);
+    return forwardContext(ctx, app, withoutCrowdCookie(header, name), dropSetCookie);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, decided: Decided): void | Promise<void> {
@@ -310,10 +310,13 @@ export function createAppGate(deps: AppGateDeps) {
           `emergency access to ${ctx.path} of app "${app.name}" refused for ${ctx.clientIp}: not in apps[].emergencyAccess.allowFrom, or the secret header is missing or wrong`,
           { detail: 'emergency_access_refused', publicMessage: 'Signing in without single sign-on is not available from here.' },
         );
-      case 'logout':
+      case 'logout': {
+        // The proxy ends the Crowd session itself; the app ends its own (JSESSIONID) without seeing an unchecked token.
+        const name = (deps.cachedCookieConfig() as CrowdCookieConfig).name;
         ctx.forwardedAtMs = performance.now();
-        appLogout.handle(req, res, forwardContext(ctx, app, undefined), { reqId: ctx.reqId, user: ctx.user, signInHref: signInHref(ctx, app) });
+        appLogout.handle(req, res, forwardContext(ctx, app, withoutCrowdCookie(req.headers.cookie, name)), { reqId: ctx.reqId, user: ctx.user, signInHref: signInHref(ctx, app) });
         return;
+      }
     }
   }
 
@@ -382,4 +385,9 @@ export type AppGate = ReturnType<typeof createAppGate>;
 /** A header's value (the first, when repeated). */
 function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The Cookie header to send instead, when it mentions the Crowd cookie in any form (else undefined: as it is). */
+function withoutCrowdCookie(header: string | undefined, name: string): string | undefined {
+  return mentionsCookie(header, name) ? removeCookie(header, name) : undefined;
 }

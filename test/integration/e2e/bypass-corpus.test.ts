@@ -1,0 +1,168 @@
+/**
+ * The bypass corpus (test/fixtures/bypass-corpus.json) against a real proxy in front of an echo upstream that records
+ * what it received. The app is the echo upstream with the jira preset and an apps[].access restriction, so there is
+ * a valid Crowd session the proxy must refuse. Every check is on what the upstream RECEIVED:
+ * - an anonymous forward (no valid, allowed session) reaches only what the app serves publicly, read the way Tomcat and
+ *   Jira's URL rewrite read the path, or carries the client's own credentials to a credentials path;
+ * - the Cookie header has at most one Crowd cookie, the allowed user's valid one, and never another in any form;
+ * - forwarding and identity headers are the proxy's own.
+ */
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import t from 'tap';
+import type { RecordedRequest } from '../../support/upstream-server.js';
+import { loginAs } from '../../support/saml-login.js';
+import { HOSTS, startStack } from '../../support/stack.js';
+
+interface Corpus {
+  readonly targets: readonly string[];
+  readonly headerSets: readonly { readonly about: string; readonly lines: readonly string[] }[];
+  readonly headerSetTargets: readonly string[];
+  readonly cookies: readonly string[];
+  readonly cookieTargets: readonly string[];
+  /** Sent last, to the app's logout URL (which ends the sessions it names). */
+  readonly logoutCookies: readonly string[];
+}
+
+const corpus = JSON.parse(readFileSync(new URL('../../fixtures/bypass-corpus.json', import.meta.url), 'utf8')) as Corpus;
+
+/** What jira serves to anonymous requests, after the path is read as the app reads it (its logout URLs end its own session). */
+const PUBLIC_EFFECTIVE = [/^\/secure\/Logout(?:!default)?\.jspa$/, /^\/logout$/, /^\/status$/, /^\/download\/(?:batch|resources|contextbatch|superbatch)\//, /^\/images\//, /^\/rest\/applinks\/1\.0\/manifest$/];
+/** Where jira takes the client's own credentials (preset jira's credentials rules), except the password login. */
+const CREDENTIALS_EFFECTIVE = [/^\/rest\//, /^\/plugins\/servlet\/oauth\//, /^\/plugins\/servlet\/applinks\//];
+const PASSWORD_LOGIN = new Set(['/rest/tsv/1.0/authenticate', '/login.jsp']);
+const APP_CREDENTIALS = /^(?:basic|bearer|oauth)\s+\S/i;
+
+/**
+ * The paths the app may end up serving for a request target: Tomcat's reading (path parameters dropped, percent-decoding,
+ * `\` as `/`, empty and dot segments resolved) and Jira's `/s/(.*)/_/(.*)` → `/$2` rewrite (case-insensitive, on the
+ * raw or the decoded path), in every order. A conservative oracle: the proxy must be right for all of them.
+ */
+function effectivePaths(target: string): string[] {
+  const raw = target.split('?')[0]?.split('#')[0] ?? '';
+  const rewrite = (path: string): string => path.replace(/^\/s\/(.*)\/_\/(.*)$/is, '/$2');
+  const tomcat = (path: string): string => {
+    let decoded = path;
+    for (let i = 0; i < 3; i++) {
+      try {
+        decoded = decodeURIComponent(decoded);
+      } catch {
+        break;
+      }
+    }
+    const segments: string[] = [];
+    for (const segment of decoded.replace(/\\/g, '/').split('/')) {
+      const name = segment.split(';')[0] ?? '';
+      if (name === '' || name === '.') continue;
+      if (name === '..') segments.pop();
+      else segments.push(name);
+    }
+    return `/${segments.join('/')}${decoded.endsWith('/') && segments.length > 0 ? '/' : ''}`;
+  };
+  return [...new Set([rewrite(tomcat(raw)), tomcat(rewrite(raw)), tomcat(rewrite(tomcat(raw)))])];
+}
+
+const isAnonymousAllowed = (received: RecordedRequest): boolean =>
+  effectivePaths(received.url).every((path) => {
+    if (PUBLIC_EFFECTIVE.some((pattern) => pattern.test(path))) return true;
+    const authorization = received.headers.authorization;
+    return authorization !== undefined && APP_CREDENTIALS.test(authorization) && !PASSWORD_LOGIN.has(path) && CREDENTIALS_EFFECTIVE.some((pattern) => pattern.test(path));
+  });
+
+const CROWD_MENTION = /crowd\.token_key/gi;
+const FORGED_HEADERS = ['x-remote-user', 'x-forwarded-user', 'remote-user', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'proxy-authorization', 'http2-settings', 'upgrade'];
+
+/** One request over its own connection, raw bytes as written; the whole answer once the proxy closes (`Connection: close`). */
+function rawRequest(port: number, head: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const done = (): void => resolve(Buffer.concat(chunks).toString('latin1'));
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+    socket.write(head, 'latin1');
+  });
+}
+
+t.test('the bypass corpus: nothing reaches the app that the proxy did not vet', async (t) => {
+  const stack = await startStack(t, {
+    crowd: {
+      users: [
+        { name: 'alice', password: 'x', email: 'alice@example.com', firstName: 'Alice', lastName: 'Adams', displayName: 'Alice Adams' },
+        { name: 'dave', password: 'x', email: 'dave@example.com', firstName: 'Dave', lastName: 'Davis', displayName: 'Dave Davis', groups: ['echo-users'] },
+      ],
+    },
+    apps: { echo: { preset: 'jira', access: { crowdGroups: ['echo-users'] } } },
+  });
+  // dave may use the app; alice has a valid Crowd session (signed in through confluence) that the app's access refuses.
+  const valid = await loginAs(stack, stack.browser(), HOSTS.echo, 'dave');
+  const refused = await loginAs(stack, stack.browser(), HOSTS.confluence, 'alice');
+  const tokens = { valid, refused, junk: 'junkJunkJunkJunkJunk0' };
+  const fill = (text: string): string => text.replace(/\{(valid|refused|junk)\}/g, (_, name: keyof typeof tokens) => tokens[name]);
+
+  let id = 0;
+  const violations: string[] = [];
+  let forwarded = 0;
+  let sent = 0;
+
+  async function probe(requestLine: string, lines: readonly string[], about: string): Promise<void> {
+    const [method, target] = requestLine.split(' ') as [string, string];
+    const corpusId = `c${++id}`;
+    const head = [`${method} ${target} HTTP/1.1`, `Host: ${HOSTS.echo}`, 'Accept: text/html', `X-Corpus-Id: ${corpusId}`, ...lines.map(fill)];
+    const hasBodyFraming = lines.some((line) => /^(content-length|transfer-encoding):/i.test(line));
+    // A second Connection header is joined to one the corpus sends (`authorization, close`): it still names the same headers.
+    head.push('Connection: close');
+    const request = `${head.join('\r\n')}\r\n${hasBodyFraming ? '' : 'Content-Length: 0\r\n'}\r\n${hasBodyFraming ? '0\r\n\r\n' : ''}`;
+    sent += 1;
+    const answer = await rawRequest(stack.proxyPort, request);
+    const status = /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 'none';
+    const received = stack.echo.requests.filter((r) => r.headers['x-corpus-id'] === corpusId);
+    const where = `${requestLine} [${about}] → ${status}`;
+    if (received.length > 1) violations.push(`${where}: the app received ${received.length} requests (smuggled)`);
+    for (const r of received) {
+      forwarded += 1;
+      const cookie = r.headers.cookie ?? '';
+      const mentions = cookie.match(CROWD_MENTION)?.length ?? 0;
+      const sessionForwarded = mentions === 1 && new RegExp(`(?:^|;\\s*)crowd\\.token_key=${valid}\\s*(?:;|$)`).test(cookie);
+      if (mentions > 1 || (mentions === 1 && !sessionForwarded)) violations.push(`${where}: the app received the cookie header "${cookie}"`);
+      if (!sessionForwarded && !isAnonymousAllowed(r)) violations.push(`${where}: reached the app as ${r.method} ${r.url} without a vetted session (effective ${effectivePaths(r.url).join(', ')})`);
+      for (const name of FORGED_HEADERS) if (r.headers[name] !== undefined) violations.push(`${where}: the app received ${name}: ${String(r.headers[name])}`);
+      if (r.headers['x-forwarded-for'] !== '127.0.0.1') violations.push(`${where}: X-Forwarded-For ${String(r.headers['x-forwarded-for'])}`);
+      if (r.headers['x-forwarded-host'] !== HOSTS.echo) violations.push(`${where}: X-Forwarded-Host ${String(r.headers['x-forwarded-host'])}`);
+    }
+  }
+
+  for (const target of corpus.targets) {
+    await probe(target, [], 'anonymous');
+    await probe(target, ['Cookie: crowd.token_key={refused}'], 'refused session');
+    await probe(target, ['Authorization: Basic eDp4', 'Cookie: crowd.token_key={refused}'], 'junk credentials and a refused session');
+    await probe(target, ['Cookie: crowd.token_key={junk}'], 'junk session');
+  }
+  for (const set of corpus.headerSets) {
+    for (const target of corpus.headerSetTargets) {
+      await probe(target, [...set.lines, 'Cookie: crowd.token_key={refused}'], set.about);
+      await probe(target, set.lines, `${set.about}, anonymous`);
+    }
+  }
+  for (const cookie of corpus.cookies) {
+    for (const target of corpus.cookieTargets) {
+      await probe(target, [`Cookie: ${cookie}`], `Cookie: ${cookie}`);
+      await probe(target, ['Authorization: Basic eDp4', `Cookie: ${cookie}`], `junk credentials, Cookie: ${cookie}`);
+    }
+  }
+  for (const cookie of corpus.logoutCookies) await probe('POST /secure/Logout!default.jspa', [`Cookie: ${cookie}`], `logout, Cookie: ${cookie}`);
+
+  t.same(violations, [], `${sent} requests sent, ${forwarded} reached the app: none without a vetted session or the client's own credentials`);
+  t.ok(forwarded > 100, 'the corpus does reach the app (the checks above are not vacuous)');
+  const signedIn = stack.echo.requests.filter((r) => r.headers.cookie?.includes(`crowd.token_key=${valid}`)).length;
+  t.ok(signedIn > 20, 'the allowed user is forwarded with the session');
+});
+
+t.test('the oracle reads paths the way the app does', async (t) => {
+  t.same(effectivePaths('/s/x/_/browse/X-1'), ['/browse/X-1']);
+  t.ok(effectivePaths('/s/x/_/download/resources/a/%5f/secure').includes('/secure'), 'decoding before the rewrite');
+  t.ok(effectivePaths('/s/x/_/images/..;/..;/browse/X-1').includes('/browse/X-1'), 'path parameters and dot segments');
+  t.ok(effectivePaths('/S/x/_/browse').includes('/browse'), 'the rewrite ignores case');
+});
