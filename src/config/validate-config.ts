@@ -68,6 +68,8 @@ export interface RawCrowd {
   readonly cacheTtlSeconds?: number;
   readonly negativeCacheTtlSeconds?: number;
   readonly cacheMaxEntries?: number;
+  readonly maxValidationsInFlightPerClient?: number;
+  readonly maxValidationsPerClientPerSecond?: number;
   readonly cookieConfigTtlSeconds?: number;
   readonly cookie?: { readonly name?: string; readonly domain?: string; readonly secure?: boolean };
   readonly validationFactors?: { readonly mode: 'client-ip' } | { readonly mode: 'as-upstream'; readonly proxyAddress: string };
@@ -155,6 +157,13 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
   checkApps(schema, report);
   checkIdentityConfig(schema, report);
   checkHttpsExtras(schema, report);
+  const workers = schema.validAt<number>('workers');
+  if (schema.validAt<boolean>('saml', 'requireSsoSession') === true && workers !== undefined && workers !== 1 && schema.rawAt('store', 'redis') === undefined) {
+    report(
+      'saml.requireSsoSession',
+      `needs store.redis when workers is ${workers}: each worker would know only its own logins, send the others' users back to the IdP, and loop. Set store.redis, or workers to 1`,
+    );
+  }
   const adminPort = schema.validAt<number>('admin', 'port');
   const listenPort = resolveListenPort(schema.validAt<number>('listen', 'port'), schema.rawAt('listen', 'tls') !== undefined);
   if (adminPort !== undefined && adminPort !== 0 && adminPort === listenPort) {

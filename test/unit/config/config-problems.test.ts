@@ -32,6 +32,12 @@ const cases: { name: string; changes: Record<string, unknown>; problems: string[
   { name: 'a path prefix with a trailing slash', changes: { pathPrefix: '/_sso/' }, problems: ['pathPrefix: must start with "/", must not end with "/" and may contain only letters, digits and "._~-" between slashes, e.g. "/_sso"'] },
   { name: 'a path prefix without leading slash', changes: { pathPrefix: '_sso' }, problems: ['pathPrefix: must start with "/", must not end with "/" and may contain only letters, digits and "._~-" between slashes, e.g. "/_sso"'] },
   { name: 'trusted proxies that are not addresses', changes: { trustedProxies: ['10.0.0.0/8', '10.0.0.0/33', 'lb.internal', 'fd00::/8', '192.168.1.7'] }, problems: ['trustedProxies[1]: not an IP address or CIDR range, e.g. "10.0.0.5" or "10.0.0.0/8"', 'trustedProxies[2]: not an IP address or CIDR range, e.g. "10.0.0.5" or "10.0.0.0/8"'] },
+  {
+    name: 'SSO-only sessions with several workers and no shared store',
+    changes: { 'saml.requireSsoSession': true, workers: 2 },
+    problems: ["saml.requireSsoSession: needs store.redis when workers is 2: each worker would know only its own logins, send the others' users back to the IdP, and loop. Set store.redis, or workers to 1"],
+  },
+  { name: 'SSO-only sessions must be true or false', changes: { 'saml.requireSsoSession': 'yes' }, problems: ['saml.requireSsoSession: must be true or false'] },
   { name: 'a short state secret', changes: { stateSecret: 'too-short' }, problems: ['stateSecret: must be at least 32 characters long; generate one with: openssl rand -base64 48'] },
   { name: 'a secret of the wrong type', changes: { 'crowd.applicationPassword': 42 }, problems: ['crowd.applicationPassword: must be a non-empty string ("${VAR}" and "${VAR:-default}" read the environment) or {"file": "<path>"}'] },
   { name: 'a misspelt secret file key', changes: { 'crowd.applicationPassword': { fil: 'password.txt' } }, problems: ['crowd.applicationPassword: missing required key "file"', 'crowd.applicationPassword: unknown key "fil" (did you mean "file"?)'] },
