@@ -96,7 +96,9 @@ export const CLIENT_HEADERS_REMOVED: readonly string[] = Object.freeze([
   // Forwarding: scheme, host, port, path prefix.
   'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server',
   'x-forwarded-prefix', 'x-forwarded-scheme', 'x-forwarded-ssl', 'x-forwarded-by', 'front-end-https', 'x-url-scheme',
-  'x-original-url', 'x-rewrite-url',
+  'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-original-method', 'x-forwarded-uri', 'x-forwarded-method',
+  // A method the app would act on instead of the one the proxy matched the rules with (Jersey, Spring, Rails honour them).
+  'x-http-method-override', 'x-http-method', 'x-method-override',
   // Client address, in the spellings of the usual load balancers and CDNs.
   'x-original-forwarded-for', 'x-real-ip', 'x-client-ip', 'client-ip', 'true-client-ip', 'x-cluster-client-ip',
   'cf-connecting-ip', 'fastly-client-ip',

@@ -70,7 +70,10 @@ const isAnonymousAllowed = (received: RecordedRequest): boolean =>
   });
 
 const CROWD_MENTION = /crowd\.token_key/gi;
-const FORGED_HEADERS = ['x-remote-user', 'x-forwarded-user', 'remote-user', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'proxy-authorization', 'http2-settings', 'upgrade'];
+const FORGED_HEADERS = [
+  'x-remote-user', 'x-forwarded-user', 'remote-user', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri',
+  'x-forwarded-method', 'x-http-method-override', 'x-http-method', 'x-method-override', 'proxy-authorization', 'http2-settings', 'upgrade',
+];
 
 /** One request over its own connection, raw bytes as written; the whole answer once the proxy closes (`Connection: close`). */
 function rawRequest(port: number, head: string): Promise<string> {
@@ -165,4 +168,56 @@ t.test('the oracle reads paths the way the app does', async (t) => {
   t.ok(effectivePaths('/s/x/_/download/resources/a/%5f/secure').includes('/secure'), 'decoding before the rewrite');
   t.ok(effectivePaths('/s/x/_/images/..;/..;/browse/X-1').includes('/browse/X-1'), 'path parameters and dot segments');
   t.ok(effectivePaths('/S/x/_/browse').includes('/browse'), 'the rewrite ignores case');
+});
+
+/** A WebSocket handshake over a raw socket: the status line of the answer (the socket is then dropped). */
+function rawHandshake(port: number, lines: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const done = (): void => {
+      socket.destroy();
+      resolve(text.split('\r\n')[0] ?? '');
+    };
+    socket.setTimeout(5000, done);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text.includes('\r\n\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+  });
+}
+
+t.test('WebSocket handshakes: the same vetting as requests, on what the app received', async (t) => {
+  const stack = await startStack(t, {
+    crowd: { users: [{ name: 'alice', password: 'x', email: 'alice@example.com', firstName: 'Alice', lastName: 'Adams', displayName: 'Alice Adams' }] },
+    apps: { echo: { preset: 'jira', access: { crowdGroups: ['echo-users'] } } },
+  });
+  const refused = await loginAs(stack, stack.browser(), HOSTS.confluence, 'alice');
+  const handshake = (target: string, extra: readonly string[]): string[] => [
+    `GET ${target} HTTP/1.1`,
+    `Host: ${HOSTS.echo}`,
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ...extra,
+  ];
+  const cases: [string, string[], string][] = [
+    ['/rest/ws', ['Connection: Upgrade, authorization', 'Authorization: Basic eDp4', `Cookie: crowd.token_key=${refused}`], 'Connection names Authorization'],
+    ['/rest/ws', ['Connection: Upgrade', 'Authorization: Basic eDp4', `Cookie: crowd.token_key=${refused}`], 'junk credentials and a refused session'],
+    ['/s/x/1/_/download/batch/ws', ['Connection: Upgrade', `Cookie: a=1, crowd.token_key=${refused}; crowd.token_key=${refused}`], 'a public path with a refused session'],
+    ['/s/x/_/browse/ws', ['Connection: Upgrade'], 'the /s/ rewrite to a page'],
+    ['/browse/ws', ['Connection: Upgrade', `Cookie: crowd.token_key=${refused}`], 'a refused session'],
+  ];
+  for (const [target, extra, about] of cases) {
+    const status = await rawHandshake(stack.proxyPort, handshake(target, [...extra, `X-Corpus-Id: ${about}`]));
+    const received = stack.echo.requests.filter((r) => r.headers['x-corpus-id'] === about);
+    for (const r of received) {
+      t.notMatch(r.headers.cookie ?? '', /crowd\.token_key/i, `${about}: no Crowd cookie reached the app (${status})`);
+      t.ok(isAnonymousAllowed(r), `${about}: ${r.url} may be reached without a session (${status})`);
+    }
+    if (received.length === 0) t.match(status, /^HTTP\/1\.1 (401|403)/, `${about}: refused (${status})`);
+  }
 });
