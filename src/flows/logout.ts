@@ -123,7 +123,7 @@ export function createLogoutFlow(deps: LogoutFlowDeps) {
     async logoutCookies(): Promise<string[]> {
       const cookie = await deps.crowd.getCookieConfig();
       const clears = cookie.domain ? [serializeCrowdCookieClears(cookie, 'domain'), serializeCrowdCookieClears(cookie, 'host-only')] : [serializeCrowdCookieClears(cookie, 'host-only')];
-      return [...clears, serializeSignedOutMarker(cookie, deps.suppressLoginMs)];
+      return deps.suppressLoginMs === 0 ? clears : [...clears, serializeSignedOutMarker(cookie, deps.suppressLoginMs)];
     },
 
     /**

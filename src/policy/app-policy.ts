@@ -29,7 +29,10 @@ export interface RequestFacts {
   /** Only looked at for emergency paths: allowed network (and secret). */
   readonly emergencyAllowed: boolean;
   readonly session: SessionState;
-  /** The browser logged out a moment ago (marker cookie): do not send it straight back to the IdP. */
+  /**
+   * The browser logged out a moment ago (marker cookie) and lands on the app's own login page, where apps send it after
+   * their logout: do not send it straight back to the IdP. Any other navigation signs in as usual.
+   */
   readonly signedOut: boolean;
   /** The request carries a Crowd cookie (a logout has something to end). */
   readonly hasCrowdCookie: boolean;
@@ -161,7 +164,7 @@ export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppP
   function required(facts: RequestFacts): Decision {
     if (isSignedIn(facts)) return FORWARD;
     if (!facts.navigation) return DENY[facts.session];
-    if (facts.session === 'none' && facts.signedOut) return SIGNED_OUT;
+    if (facts.session === 'none' && facts.signedOut && facts.match.kind === 'login-page') return SIGNED_OUT;
     return LOGIN[facts.session];
   }
 

@@ -53,9 +53,9 @@ t.test('Jira logout with single logout: the app logs out, the Crowd session ends
   t.match(received, { nameId: 'alice', destination: stack.idp.sloUrl }, 'the IdP verified the LogoutRequest for alice');
   t.ok(received?.sessionIndex, 'naming the SAML session');
 
-  const again = await browser.navigate(`http://${HOSTS.confluence}/display/DEMO`);
+  const again = await browser.navigate(`http://${HOSTS.confluence}/login.action?logout=true`);
   t.equal(again.status, 200);
-  t.match(again.body, /signed out a moment ago/, 'right after logout the browser is not signed straight back in');
+  t.match(again.body, /signed out a moment ago/, "right after logout the app's own post-logout landing does not sign the browser straight back in");
   const signIn = /href="([^"]+)">Sign in again/.exec(again.body)?.[1]?.replace(/&amp;/g, '&') as string;
   const relogin = await browser.navigate(new URL(signIn, again.url).href);
   t.match(relogin.body, /name="password"/, 'signing in again explicitly goes to the IdP, whose session has ended');
@@ -119,4 +119,34 @@ t.test('a logout request from another site is left to the app: the proxy ends no
   t.match(res.body, /You are now logged out/, "the app's own answer (real Jira asks to confirm without atl_token)");
   t.notOk(res.headers['set-cookie']?.some((cookie) => cookie.startsWith('crowd_sso_proxy_signed_out')), 'no marker from the proxy');
   t.ok(stack.logs.some((line) => line.reason === 'cross_site_logout'));
+});
+
+t.test('after a logout, a deep link (mail, bookmark, address bar) signs in again at once and lands where it pointed', async (t) => {
+  const stack = await startStack(t, { config: { saml: SP_KEYS }, apps: PRESETS });
+  const browser = stack.browser();
+  await signInAtIdp(browser, `http://${HOSTS.jira}/browse/DEMO-1`);
+  const logoutHop = await browser.request(`http://${HOSTS.jira}/secure/Logout!default.jspa?atl_token=x`, { headers: HTML });
+  const signedOut = await browser.navigate(logoutHop.headers.location as string);
+  t.match(signedOut.body, /signed out of the Atlassian applications and of your identity provider/);
+  t.ok(browser.cookies.some((cookie) => cookie.name === 'crowd_sso_proxy_signed_out'), 'the marker is there');
+
+  const deepLink = `http://${HOSTS.jira}/browse/DEMO-2?focusedCommentId=7`;
+  const form = await browser.navigate(deepLink);
+  t.match(form.body, /name="password"/, 'not the signed-out page: the IdP, whose session ended with single logout, asks for the password');
+  const autoPost = await browser.submitForm(form, { username: 'alice', password: 'alice-pw' });
+  const landed = await browser.submitForm(autoPost);
+  t.equal(landed.url, deepLink, 'back on the deep link');
+  t.match(landed.body, /Logged in as <b>alice<\/b>/);
+});
+
+t.test('logout.suppressLoginSeconds 0 turns the pause off: no marker is set', async (t) => {
+  const stack = await startStack(t, { config: { logout: { suppressLoginSeconds: 0 } }, apps: PRESETS });
+  const browser = stack.browser();
+  await loginAs(stack, browser, HOSTS.jira);
+  const res = await browser.request(`http://${HOSTS.jira}/secure/Logout!default.jspa?atl_token=x`, { headers: HTML });
+  t.equal(res.status, 200);
+  t.notOk(browser.cookies.some((cookie) => cookie.name === 'crowd_sso_proxy_signed_out'));
+  const landing = await browser.request(`http://${HOSTS.confluence}/login.action?logout=true`, { headers: HTML });
+  t.equal(landing.status, 302, "the app's login page goes to the IdP at once");
+  t.match(String(landing.headers.location), /SAMLRequest=/);
 });

@@ -144,7 +144,8 @@ t.test('decisions for every action and session state', async (t) => {
   t.equal(decide({ session: 'weak' }), 'login/step-up', 'step-up does not force re-authentication, it asks for the context');
   t.equal(decide({ session: 'expired', navigation: false }), 'deny-401/session-ended');
   t.equal(decide({ session: 'weak', navigation: false }), 'deny-401/step-up');
-  t.equal(decide({ signedOut: true }), 'signed-out/after-logout', 'right after logout: no automatic sign-in');
+  t.equal(decide({ signedOut: true, match: kind('login-page') }), 'signed-out/after-logout', "right after logout, the app's own login page (its post-logout landing): no automatic sign-in");
+  t.equal(decide({ signedOut: true }), 'login/no-session', 'right after logout, any other page (a deep link, a bookmark) signs in');
   t.equal(decide({ match: kind('login-page') }), 'login/no-session');
   t.equal(decide({ match: kind('public') }), 'forward-anonymous/public');
   t.equal(decide({ match: kind('public'), navigation: false }), 'forward-anonymous/public');
