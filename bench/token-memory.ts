@@ -47,7 +47,7 @@ export async function measureTokenMemory(options: TokenMemoryOptions): Promise<T
     const end = Math.min(seen + BATCH, options.tokens);
     batch.length = 0;
     for (let index = seen; index < end; index += 1) {
-      batch.push(validator.validate(`${prefix}${index.toString(36).padStart(16, '0')}`, FACTORS, '203.0.113.7'));
+      batch.push(validator.validate(`${prefix}${index.toString(36).padStart(16, '0')}`, FACTORS, '203.0.113.7', '203.0.113.7'));
     }
     await Promise.all(batch);
     seen = end;

@@ -3,10 +3,11 @@
  * Runtime and swaps it in; the listening server, the logger and the shared stores outlive it.
  */
 import { buildAccessControl } from './build-access-control.js';
-import type { RuntimeConfig } from './config/runtime-config.js';
+import type { CrowdConfig, RuntimeConfig } from './config/runtime-config.js';
 import { createCrowdClient } from './crowd/crowd-client.js';
 import { createGroupCache } from './crowd/group-cache.js';
 import { createTokenValidator } from './crowd/token-cache.js';
+import { createValidationBudget, UNKNOWN_TOKEN_CONNECTIONS, UNKNOWN_TOKEN_WAITING, type ValidationRefusal } from './crowd/validation-budget.js';
 import { computeValidationFactors } from './crowd/validation-factors.js';
 import { createAuthenticator } from './flows/authenticate.js';
 import { createLoginCompleter } from './flows/complete-login.js';
@@ -102,11 +103,26 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       logIdpMetadataRefresh(logger, result);
     },
   });
+  // Tokens the proxy has not seen valid recently (made-up cookies among them) get a share of Crowd per client address
+  // and half of the Crowd connections in all; the other half stays for signed-in users and logins.
+  const budget = createValidationBudget({
+    maxInFlightPerClient: config.crowd.maxValidationsInFlightPerClient,
+    perClientPerSecond: config.crowd.maxValidationsPerClientPerSecond,
+    maxInFlight: UNKNOWN_TOKEN_CONNECTIONS,
+    maxWaiting: UNKNOWN_TOKEN_WAITING,
+    maxWaitMs: config.crowd.timeoutMs,
+    onRefused: (refusal) => {
+      metrics?.crowdValidationRefused(refusal.limit);
+      if (refusal.warn) logValidationRefused(logger, config.crowd, refusal);
+    },
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
   const tokens = createTokenValidator({
     crowd,
     ttlMs: config.crowd.cacheTtlMs,
     negativeTtlMs: config.crowd.negativeCacheTtlMs,
     maxEntries: config.crowd.cacheMaxEntries,
+    budget,
     onLookup: metrics?.tokenCacheLookup,
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
@@ -188,7 +204,15 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       sealer,
       replay: stores.replay,
       sessions: stores.sessions,
-      crowd,
+      crowd: {
+        // A session created here is no unknown token: its first validation is not held to the client's budget.
+        createSession: async (username, factors, durationSeconds) => {
+          const session = await crowd.createSession(username, factors, durationSeconds);
+          tokens.markValid(session.token);
+          return session;
+        },
+        getCookieConfig: () => crowd.getCookieConfig(),
+      },
       returnUrls,
       acsUrl,
       startUrl: (host) => returnUrls.absolute(host, appByHost.get(host)?.startPath ?? '/'),
@@ -231,6 +255,22 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       await Promise.allSettled([forwarder.close(), crowd.close(), saml.close()]);
     },
   };
+}
+
+/** At most one line per client address a minute (validation-budget.ts): which limit, and what to do about it. */
+function logValidationRefused(logger: Logger, crowd: CrowdConfig, refusal: ValidationRefusal): void {
+  const why = {
+    client_in_flight: `it already had crowd.maxValidationsInFlightPerClient (${crowd.maxValidationsInFlightPerClient}) such validations under way`,
+    client_rate: `it used up crowd.maxValidationsPerClientPerSecond (${crowd.maxValidationsPerClientPerSecond})`,
+    all_clients: `the ${UNKNOWN_TOKEN_CONNECTIONS} Crowd connections for such tokens were busy and ${UNKNOWN_TOKEN_WAITING} more were waiting, or it waited crowd.timeoutMs`,
+  }[refusal.limit];
+  logger.warn(
+    { reason: 'crowd_validations_refused', limit: refusal.limit, clientIp: refusal.client, refusedSinceWarn: refusal.refusedSinceWarn },
+    `Crowd was not asked about a token from ${refusal.client} that was not valid recently: ${why}. The request was answered as ` +
+      'without a session (sign-in page or 401); tokens valid recently are not limited. Made-up cookies look like this. If many ' +
+      'users share this address (a NAT, or a front proxy missing from trustedProxies), raise the limit. Further refusals for ' +
+      'this address are counted in crowd_sso_proxy_crowd_validations_refused_total and logged again in a minute at the earliest.',
+  );
 }
 
 /** One line per periodic IdP metadata refresh; certificates by subject, expiry and SHA-256 fingerprint. */

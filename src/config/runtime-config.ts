@@ -153,6 +153,10 @@ export interface CrowdConfig {
   /** How long a negative (invalid token) answer is remembered. */
   readonly negativeCacheTtlMs: number;
   readonly cacheMaxEntries: number;
+  /** Crowd calls at once, per client address, validating tokens not valid recently. */
+  readonly maxValidationsInFlightPerClient: number;
+  /** Crowd calls per second (and burst), per client address, validating tokens not valid recently. */
+  readonly maxValidationsPerClientPerSecond: number;
   /** How long `GET /config/cookie` is cached. */
   readonly cookieConfigTtlMs: number;
   readonly cookie: CrowdCookieOverrides;

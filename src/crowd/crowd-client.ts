@@ -107,7 +107,11 @@ const REST_PATH = '/rest/usermanagement/1';
 const DEFAULT_COOKIE_NAME = 'crowd.token_key';
 /** Crowd's answers are small; a bigger body means something else is answering. */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-const MAX_CONNECTIONS = 16;
+/**
+ * Connections to Crowd, and so Crowd calls at once; more wait their turn in this client (not in the pool), so that
+ * a call's `crowd.timeoutMs` starts when it is sent.
+ */
+export const CROWD_CONNECTIONS = 16;
 /** Below Tomcat's default keep-alive (20 s) so the proxy, not Crowd, closes idle sockets. */
 const KEEP_ALIVE_TIMEOUT_MS = 4_000;
 const PAGE_SIZE = 1000;
@@ -209,7 +213,7 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
   const app = config.applicationName;
   const authorization = `Basic ${Buffer.from(`${app}:${config.applicationPassword}`, 'utf8').toString('base64')}`;
   const pool = new Pool(base.origin, {
-    connections: MAX_CONNECTIONS,
+    connections: CROWD_CONNECTIONS,
     connectTimeout: config.timeoutMs,
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs,
@@ -245,6 +249,37 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
     onCall?.({ endpoint: label, durationMs: performance.now() - startedMs, outcome });
   };
 
+  /** Calls holding one of the connections; those waiting for one follow in `waiting`, first come first served. */
+  let sending = 0;
+  const waiting: { readonly label: string; readonly sinceMs: number; readonly resolve: () => void; readonly reject: (error: SsoProxyError) => void }[] = [];
+
+  /** undefined: send now; else the turn to wait for (rejected when no connection became free within crowd.timeoutMs). */
+  const connectionTurn = (label: string): Promise<void> | undefined => {
+    if (sending < CROWD_CONNECTIONS) {
+      sending += 1;
+      return undefined;
+    }
+    return new Promise((resolve, reject) => waiting.push({ label, sinceMs: performance.now(), resolve, reject }));
+  };
+
+  const connectionDone = (): void => {
+    const nowMs = performance.now();
+    for (let next = waiting.shift(); next !== undefined; next = waiting.shift()) {
+      if (nowMs - next.sinceMs < config.timeoutMs) {
+        next.resolve();
+        return;
+      }
+      next.reject(
+        new CrowdUnavailableError(
+          `Crowd at ${config.baseUrl}: ${next.label} waited crowd.timeoutMs (${config.timeoutMs} ms) for one of the ${CROWD_CONNECTIONS} ` +
+            'connections, all busy with calls Crowd answers slowly. Check Crowd\'s load and response times.',
+          { detail: 'timeout' },
+        ),
+      );
+    }
+    sending -= 1;
+  };
+
   const call = async (options: CallOptions): Promise<Reply> => {
     const startedMs = performance.now();
     const secrets = options.secrets ?? [];
@@ -258,6 +293,15 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
     let status: number;
     let contentType: string;
     let text: string;
+    const turn = connectionTurn(options.label);
+    if (turn !== undefined) {
+      try {
+        await turn;
+      } catch (error) {
+        report(options.label, startedMs, 'timeout');
+        throw error;
+      }
+    }
     try {
       const response = await pool.request({
         origin: base.origin,
@@ -275,6 +319,8 @@ export function createCrowdClient(config: CrowdConfig, deps: CrowdClientDeps = {
       const failure = unreachable(options.label, error);
       report(options.label, startedMs, transportOutcome(failure));
       throw failure;
+    } finally {
+      connectionDone();
     }
     let json: unknown;
     if (contentType.includes('json') && text.trim() !== '') {

@@ -14,10 +14,13 @@ export interface Authenticated {
 
 /** Browsers can hold a stale host-only cookie beside the domain cookie; look at a few, never at unbounded input. */
 const MAX_CANDIDATES = 3;
+/** Candidates one request may ask Crowd about: the first one not cached, and one more (a stale cookie beside the valid one). */
+const MAX_UNCACHED_CANDIDATES = 2;
 
 /**
  * The gate: is one of the request's Crowd tokens valid for this client? Candidates are tried in the
- * order the browser sent them; the first valid one wins. Crowd errors propagate (the caller answers 503).
+ * order the browser sent them; the first valid one wins. Cached answers cost nothing; at most two candidates
+ * per request are put to Crowd, out of the client's budget. Crowd errors propagate (the caller answers 503).
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
   return {
@@ -25,9 +28,15 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       if (candidates.length === 0) return undefined;
       const { factors, cacheKey } = deps.validationFactors(clientIp);
       const count = Math.min(candidates.length, MAX_CANDIDATES);
+      let uncached = 0;
       for (let i = 0; i < count; i++) {
         const token = candidates[i] as string;
-        const session = await deps.tokens.validate(token, factors, cacheKey);
+        const known = deps.tokens.cached(token, cacheKey);
+        if (known === null) continue;
+        if (known !== undefined) return { token, session: known };
+        if (uncached === MAX_UNCACHED_CANDIDATES) return undefined;
+        uncached += 1;
+        const session = await deps.tokens.validate(token, factors, cacheKey, clientIp);
         if (session !== null) return { token, session };
       }
       return undefined;

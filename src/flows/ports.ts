@@ -90,8 +90,11 @@ export interface CrowdGroupsPort {
 
 /** Cached, single-flight token validation (the gate's only Crowd dependency). */
 export interface TokenValidatorPort {
-  /** `cacheKey` distinguishes factor sets (e.g. the client IP); equal keys share one Crowd call. */
-  validate(token: string, factors: readonly ValidationFactor[], cacheKey: string): Promise<CrowdSession | null>;
+  /**
+   * `cacheKey` distinguishes factor sets (e.g. the client IP); equal keys share one Crowd call. A token not valid
+   * recently costs `clientIp`'s Crowd budget: null (like an invalid token) when that budget is spent.
+   */
+  validate(token: string, factors: readonly ValidationFactor[], cacheKey: string, clientIp: string): Promise<CrowdSession | null>;
   /** The cached answer only (no Crowd call): the session, null (invalid), or undefined (ask with `validate`). */
   cached(token: string, cacheKey: string): CrowdSession | null | undefined;
   /** Forget a token (after logout). */

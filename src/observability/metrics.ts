@@ -65,6 +65,8 @@ export interface Metrics extends MetricsExposition {
   crowdCall(observation: CrowdCallObservation): void;
   /** A token validation answered from the cache (`hit`, also when it joined a Crowd call in flight) or by Crowd. */
   tokenCacheLookup(hit: boolean): void;
+  /** A token not valid recently was not put to Crowd: `limit` (one of VALIDATION_REFUSAL_LIMITS) was reached. */
+  crowdValidationRefused(limit: string): void;
   /** Loading or refreshing the IdP metadata failed (the last good metadata stays in use). */
   idpMetadataRefreshFailed(): void;
 }
@@ -83,6 +85,8 @@ export const NO_APP = '_none';
 export const SAML_FAILURE_REASONS: readonly string[] = ['saml_malformed', 'saml_signature', 'saml_conditions', 'saml_replay', 'idp_status', 'relay_state_invalid'];
 const LOGIN_FAILURE_REASONS: ReadonlySet<string> = new Set(Object.values(ERROR_CATALOG).map((entry) => entry.reason));
 const CROWD_ERROR_KINDS: readonly string[] = ['rejected', 'server_error', 'invalid_response', 'timeout', 'unreachable'];
+/** The bounds of crowd.maxValidationsInFlightPerClient, crowd.maxValidationsPerClientPerSecond, and all clients together. */
+export const VALIDATION_REFUSAL_LIMITS: readonly string[] = ['client_in_flight', 'client_rate', 'all_clients'];
 const DAY_MS = 86_400_000;
 
 const UPSTREAM_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -159,9 +163,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Crowd token validations that called Crowd (POST /session/{token})',
     registers,
   });
+  const validationsRefused = new Counter({
+    name: `${PREFIX}crowd_validations_refused_total`,
+    help: 'Tokens not valid recently that were answered as invalid without asking Crowd, by the limit reached (client_in_flight: crowd.maxValidationsInFlightPerClient; client_rate: crowd.maxValidationsPerClientPerSecond; all_clients: the share of Crowd connections such tokens may use)',
+    labelNames: ['limit'],
+    registers,
+  });
   new Gauge({
     name: `${PREFIX}token_cache_entries`,
-    help: 'Tokens with answers in the Crowd token cache (bounded by crowd.cacheMaxEntries)',
+    help: 'Tokens with answers in the Crowd token cache (valid and invalid answers, each bounded by crowd.cacheMaxEntries)',
     registers,
     collect() {
       this.set(sources?.tokenCacheEntries() ?? 0);
@@ -218,6 +228,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const samlFailureChildren = new Map(SAML_FAILURE_REASONS.map((reason) => [reason, zeroed(samlFailures.labels(reason))]));
   const loginFailureChildren = new Map<string, Counter.Internal>();
   const crowdChildren = new Map<string, CrowdChildren>();
+  const refusalChildren = new Map(VALIDATION_REFUSAL_LIMITS.map((limit) => [limit, zeroed(validationsRefused.labels(limit))]));
 
   const childrenOf = (app: string): AppChildren => {
     let children = appChildren.get(app);
@@ -284,6 +295,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     tokenCacheLookup(hit) {
       if (hit) tokenCacheHits.inc();
       else tokenCacheMisses.inc();
+    },
+
+    crowdValidationRefused(limit) {
+      refusalChildren.get(limit)?.inc();
     },
 
     idpMetadataRefreshFailed() {

@@ -10,6 +10,8 @@ export function crowdConfig(baseUrl: string, application: { name: string; passwo
     cacheTtlMs: 60_000,
     negativeCacheTtlMs: 5_000,
     cacheMaxEntries: 100,
+    maxValidationsInFlightPerClient: 4,
+    maxValidationsPerClientPerSecond: 10,
     cookieConfigTtlMs: 60_000,
     cookie: { name: undefined, domain: undefined, secure: undefined },
     validationFactors: { mode: 'client-ip' },

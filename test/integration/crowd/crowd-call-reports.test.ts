@@ -97,9 +97,9 @@ t.test('the token cache tells hits from misses; a request that joins a call in f
   const { token } = await client.createSession('alice', FACTORS);
 
   t.equal(validator.entries(), 0);
-  await Promise.all([validator.validate(token, FACTORS, 'k'), validator.validate(token, FACTORS, 'k')]);
-  await validator.validate(token, FACTORS, 'k');
-  await validator.validate('unknownTokenUnknownToken', FACTORS, 'k');
+  await Promise.all([validator.validate(token, FACTORS, 'k', '198.51.100.7'), validator.validate(token, FACTORS, 'k', '198.51.100.7')]);
+  await validator.validate(token, FACTORS, 'k', '198.51.100.7');
+  await validator.validate('unknownTokenUnknownToken', FACTORS, 'k', '198.51.100.7');
   t.same(lookups, [false, true, true, false], 'miss, joined, cached, miss');
   t.equal(fake.countCalls('POST', '/session/'), 2, 'misses are exactly the Crowd calls');
   t.equal(validator.entries(), 2, 'a valid and an invalid answer');

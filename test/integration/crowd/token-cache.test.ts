@@ -63,7 +63,7 @@ t.test('the validator satisfies the TokenValidatorPort of the flows', async (t) 
 t.test('50 concurrent requests with one cookie make one Crowd call', async (t) => {
   const { validator, newToken, validations } = await setup(t);
   const token = await newToken();
-  const answers = await Promise.all(Array.from({ length: 50 }, () => validator.validate(token, FACTORS, KEY)));
+  const answers = await Promise.all(Array.from({ length: 50 }, () => validator.validate(token, FACTORS, KEY, KEY)));
   t.equal(validations(token), 1);
   t.ok(answers.every((answer) => answer?.username === 'alice' && answer.token === token));
 });
@@ -71,12 +71,12 @@ t.test('50 concurrent requests with one cookie make one Crowd call', async (t) =
 t.test('a valid session is trusted for ttlMs, then asked again', async (t) => {
   const { validator, clock, newToken, validations } = await setup(t);
   const token = await newToken();
-  await validator.validate(token, FACTORS, KEY);
+  await validator.validate(token, FACTORS, KEY, KEY);
   clock.ms += TTL_MS - 1;
-  t.ok(await validator.validate(token, FACTORS, KEY));
+  t.ok(await validator.validate(token, FACTORS, KEY, KEY));
   t.equal(validations(token), 1, 'still cached just before ttlMs');
   clock.ms += 1;
-  t.ok(await validator.validate(token, FACTORS, KEY));
+  t.ok(await validator.validate(token, FACTORS, KEY, KEY));
   t.equal(validations(token), 2, 'asked again at ttlMs');
 });
 
@@ -84,29 +84,29 @@ t.test('a cached session is never trusted beyond its Crowd expiry', async (t) =>
   const { validator, clock, newToken, validations } = await setup(t, { sessionTimeoutMs: 10_000 });
   const token = await newToken();
   clock.ms += 5_000;
-  t.ok(await validator.validate(token, FACTORS, KEY), 'valid; Crowd moves the expiry to +10 s');
+  t.ok(await validator.validate(token, FACTORS, KEY, KEY), 'valid; Crowd moves the expiry to +10 s');
   clock.ms += 10_000;
-  t.equal(await validator.validate(token, FACTORS, KEY), null, 'expired in Crowd, although ttlMs has not passed');
+  t.equal(await validator.validate(token, FACTORS, KEY, KEY), null, 'expired in Crowd, although ttlMs has not passed');
   t.equal(validations(token), 2);
 });
 
 t.test('an invalid token is remembered for negativeTtlMs', async (t) => {
   const { validator, clock, validations } = await setup(t);
   const token = 'NoSuchToken0000000000000';
-  t.equal(await validator.validate(token, FACTORS, KEY), null);
+  t.equal(await validator.validate(token, FACTORS, KEY, KEY), null);
   clock.ms += NEGATIVE_TTL_MS - 1;
-  t.equal(await validator.validate(token, FACTORS, KEY), null);
+  t.equal(await validator.validate(token, FACTORS, KEY, KEY), null);
   t.equal(validations(token), 1);
   clock.ms += 1;
-  t.equal(await validator.validate(token, FACTORS, KEY), null);
+  t.equal(await validator.validate(token, FACTORS, KEY, KEY), null);
   t.equal(validations(token), 2);
 });
 
 t.test('different factor sets are validated separately', async (t) => {
   const { validator, newToken, validations } = await setup(t);
   const token = await newToken();
-  await validator.validate(token, FACTORS, KEY);
-  await validator.validate(token, [{ name: 'remote_address', value: '203.0.113.1' }], '203.0.113.1');
+  await validator.validate(token, FACTORS, KEY, KEY);
+  await validator.validate(token, [{ name: 'remote_address', value: '203.0.113.1' }], '203.0.113.1', KEY);
   t.equal(validations(token), 2);
 });
 
@@ -114,11 +114,11 @@ t.test('one token keeps the answers of its four most recent factor sets', async 
   const { validator, newToken, validations } = await setup(t);
   const token = await newToken();
   const keys = ['k1', 'k2', 'k3', 'k4', 'k5'];
-  for (const key of keys) await validator.validate(token, FACTORS, key);
+  for (const key of keys) await validator.validate(token, FACTORS, key, KEY);
   t.equal(validations(token), 5);
   for (const key of keys.slice(1)) t.ok(validator.cached(token, key), `${key} answered from the cache`);
   t.equal(validator.cached(token, 'k1'), undefined, 'the oldest was dropped');
-  await validator.validate(token, FACTORS, 'k1');
+  await validator.validate(token, FACTORS, 'k1', KEY);
   t.equal(validations(token), 6, 'and is asked again');
   t.equal(validator.entries(), 1, 'one entry: the cache is bounded in tokens');
 });
@@ -128,10 +128,10 @@ t.test('cached() answers from the cache only: never a Crowd call, undefined once
   const token = await newToken();
   t.equal(validator.cached(token, KEY), undefined, 'nothing cached yet');
   t.equal(validations(token), 0);
-  await validator.validate(token, FACTORS, KEY);
+  await validator.validate(token, FACTORS, KEY, KEY);
   t.match(validator.cached(token, KEY), { username: 'alice' });
   t.equal(validator.cached('UnknownToken', KEY), undefined);
-  await validator.validate('UnknownToken', FACTORS, KEY);
+  await validator.validate('UnknownToken', FACTORS, KEY, KEY);
   t.equal(validator.cached('UnknownToken', KEY), null, 'known invalid');
   clock.ms += TTL_MS;
   t.equal(validator.cached(token, KEY), undefined, 'expired');
@@ -142,11 +142,11 @@ t.test('errors are shared by concurrent callers but never cached', async (t) => 
   const { fake, validator, newToken, validations } = await setup(t);
   const token = await newToken();
   fake.addApplication(APP, { password: 'changed-in-crowd', allowGenerateUserTokens: true });
-  const results = await Promise.allSettled(Array.from({ length: 5 }, () => validator.validate(token, FACTORS, KEY)));
+  const results = await Promise.allSettled(Array.from({ length: 5 }, () => validator.validate(token, FACTORS, KEY, KEY)));
   t.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof CrowdRejectedError));
   t.equal(validations(token), 1, 'one call for all five');
   fake.addApplication(APP, { password: APP_PASSWORD, allowGenerateUserTokens: true });
-  t.ok(await validator.validate(token, FACTORS, KEY), 'the next request asks Crowd again');
+  t.ok(await validator.validate(token, FACTORS, KEY, KEY), 'the next request asks Crowd again');
   t.equal(validations(token), 2);
 });
 
@@ -155,13 +155,13 @@ t.test('forget drops every answer for the token', async (t) => {
   const token = await newToken();
   const other = await newToken([{ name: 'remote_address', value: '203.0.113.1' }]);
   t.not(other, token, 'Crowd reuses a session only for equal factors');
-  await validator.validate(token, FACTORS, 'a');
-  await validator.validate(token, FACTORS, 'b');
-  await validator.validate(other, FACTORS, 'a');
+  await validator.validate(token, FACTORS, 'a', KEY);
+  await validator.validate(token, FACTORS, 'b', KEY);
+  await validator.validate(other, FACTORS, 'a', KEY);
   validator.forget(token);
-  await validator.validate(token, FACTORS, 'a');
-  await validator.validate(token, FACTORS, 'b');
-  await validator.validate(other, FACTORS, 'a');
+  await validator.validate(token, FACTORS, 'a', KEY);
+  await validator.validate(token, FACTORS, 'b', KEY);
+  await validator.validate(other, FACTORS, 'a', KEY);
   t.equal(validations(token), 4, 'both keys of the forgotten token asked again');
   t.equal(validations(other), 1, 'other tokens untouched');
 });
@@ -169,22 +169,22 @@ t.test('forget drops every answer for the token', async (t) => {
 t.test('an answer in flight during forget is not cached', async (t) => {
   const { validator, newToken, validations } = await setup(t);
   const token = await newToken();
-  const pending = validator.validate(token, FACTORS, KEY);
+  const pending = validator.validate(token, FACTORS, KEY, KEY);
   validator.forget(token);
   t.ok(await pending, 'the caller still gets its answer');
-  await validator.validate(token, FACTORS, KEY);
+  await validator.validate(token, FACTORS, KEY, KEY);
   t.equal(validations(token), 2);
 });
 
 t.test('the cache holds at most maxEntries answers, dropping the least recently used', async (t) => {
   const { validator, validations } = await setup(t, { maxEntries: 3 });
   const tokens = ['TokenA', 'TokenB', 'TokenC', 'TokenD'];
-  for (const token of tokens.slice(0, 3)) await validator.validate(token, FACTORS, KEY);
-  await validator.validate('TokenA', FACTORS, KEY);
-  await validator.validate('TokenD', FACTORS, KEY);
+  for (const token of tokens.slice(0, 3)) await validator.validate(token, FACTORS, KEY, KEY);
+  await validator.validate('TokenA', FACTORS, KEY, KEY);
+  await validator.validate('TokenD', FACTORS, KEY, KEY);
   t.equal(validations('TokenA'), 1, 'recently used, kept');
-  await validator.validate('TokenB', FACTORS, KEY);
+  await validator.validate('TokenB', FACTORS, KEY, KEY);
   t.equal(validations('TokenB'), 2, 'least recently used, dropped');
-  await validator.validate('TokenD', FACTORS, KEY);
+  await validator.validate('TokenD', FACTORS, KEY, KEY);
   t.equal(validations('TokenD'), 1);
 });

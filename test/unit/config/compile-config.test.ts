@@ -56,6 +56,8 @@ t.test('a minimal configuration gets every default, in milliseconds where the ru
     cacheTtlMs: 60_000,
     negativeCacheTtlMs: 5000,
     cacheMaxEntries: 100_000,
+    maxValidationsInFlightPerClient: 4,
+    maxValidationsPerClientPerSecond: 10,
     cookieConfigTtlMs: 300_000,
     cookie: { name: undefined, domain: undefined, secure: undefined },
     validationFactors: { mode: 'client-ip' },

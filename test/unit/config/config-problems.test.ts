@@ -17,6 +17,8 @@ const cases: { name: string; changes: Record<string, unknown>; problems: string[
   { name: 'a missing required top-level key', changes: { saml: undefined }, problems: ['missing required key "saml"'] },
   { name: 'a number below its minimum', changes: { 'crowd.timeoutMs': 0 }, problems: ['crowd.timeoutMs: must be at least 100'] },
   { name: 'a number above its maximum', changes: { 'saml.clockSkewSeconds': 301 }, problems: ['saml.clockSkewSeconds: must be at most 300'] },
+  { name: 'no Crowd validations at all per client', changes: { 'crowd.maxValidationsInFlightPerClient': 0 }, problems: ['crowd.maxValidationsInFlightPerClient: must be at least 1'] },
+  { name: 'Crowd validations per client without a bound', changes: { 'crowd.maxValidationsPerClientPerSecond': 2_000_000 }, problems: ['crowd.maxValidationsPerClientPerSecond: must be at most 1000000'] },
   { name: 'a string where a number belongs', changes: { 'listen.port': '8080' }, problems: ['listen.port: must be a whole number'] },
   { name: 'a value outside an enum', changes: { logLevel: 'verbose' }, problems: ['logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"'] },
   { name: 'no apps', changes: { apps: [] }, problems: ['apps: must list at least one entry'] },
