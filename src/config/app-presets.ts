@@ -29,6 +29,8 @@ export interface AppPreset {
   readonly returnParameters: readonly string[];
   /** Matched after the app's own `rules`, before the default (`required`). */
   readonly rules: readonly PresetRule[];
+  /** The realm of the app's own Basic challenge: the proxy's 401 to a non-browser client carries the same, so git and credential helpers send credentials. */
+  readonly basicRealm: string;
 }
 
 /** The new (2SV-capable) login form of every product posts here as JSON [V toolkit: jira, confluence, bitbucket, bamboo, jsm]. */
@@ -74,6 +76,7 @@ const JIRA: AppPreset = {
   logoutPaths: ['/secure/Logout!default.jspa', '/secure/Logout.jspa', '/logout'],
   returnParameters: ['os_destination'],
   rules: [STATUS, STATIC_RESOURCES, ...APPLICATION_LINK_RULES, REST_WITH_CREDENTIALS],
+  basicRealm: 'Jira', // [U]
 };
 
 const JSM: AppPreset = {
@@ -99,6 +102,7 @@ const CONFLUENCE: AppPreset = {
   logoutPaths: ['/logout.action'],
   returnParameters: ['os_destination'],
   rules: [STATUS, STATIC_RESOURCES, ...APPLICATION_LINK_RULES, REST_WITH_CREDENTIALS],
+  basicRealm: 'Confluence', // [U]
 };
 
 const BITBUCKET: AppPreset = {
@@ -115,6 +119,8 @@ const BITBUCKET: AppPreset = {
     ...APPLICATION_LINK_RULES,
     REST_WITH_CREDENTIALS,
   ],
+  // What Bitbucket's /scm/ answers git without credentials [V git clone against Bitbucket Data Center].
+  basicRealm: 'Atlassian Bitbucket',
 };
 
 const BAMBOO: AppPreset = {
@@ -131,6 +137,7 @@ const BAMBOO: AppPreset = {
     ...APPLICATION_LINK_RULES,
     REST_WITH_CREDENTIALS,
   ],
+  basicRealm: 'Bamboo', // [U]
 };
 
 const FISHEYE: AppPreset = {
@@ -147,6 +154,7 @@ const FISHEYE: AppPreset = {
     ...APPLICATION_LINK_RULES,
     REST_WITH_CREDENTIALS,
   ],
+  basicRealm: 'FishEye', // [U]
 };
 
 export const APP_PRESETS: Readonly<Record<AppPresetName, AppPreset>> = Object.freeze({

@@ -10,6 +10,7 @@ export interface RawAppAccess {
   readonly rules?: readonly RawAccessRule[];
   readonly loginPaths?: readonly string[];
   readonly logoutPaths?: readonly string[];
+  readonly basicRealm?: string;
   readonly requiredAuthnContext?: { readonly classRefs: readonly string[]; readonly comparison?: 'exact' | 'minimum' };
   readonly emergencyAccess?: RawEmergencyAccess;
 }

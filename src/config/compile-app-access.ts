@@ -4,7 +4,7 @@ import type { AccessRule, AppConfig, ProxyMode, RequiredAuthnContext } from './r
 
 export type AppAccessConfig = Pick<
   AppConfig,
-  'preset' | 'mode' | 'rules' | 'loginPaths' | 'loginFormPaths' | 'logoutPaths' | 'returnParameters' | 'requiredAuthnContext' | 'emergencyAccess'
+  'preset' | 'mode' | 'rules' | 'loginPaths' | 'loginFormPaths' | 'logoutPaths' | 'basicRealm' | 'returnParameters' | 'requiredAuthnContext' | 'emergencyAccess'
 >;
 
 export interface AppAccessDefaults {
@@ -43,6 +43,7 @@ export function compileAppAccess(app: RawAppAccess, index: number, defaults: App
     rules: [...ownRules, ...presetRules],
     loginPaths,
     loginFormPaths: preset?.loginFormPaths ?? [],
+    basicRealm: app.basicRealm ?? preset?.basicRealm,
     logoutPaths: app.logoutPaths ?? preset?.logoutPaths ?? [],
     returnParameters: preset?.returnParameters ?? ['os_destination'],
     requiredAuthnContext:

@@ -96,6 +96,8 @@ export interface AppConfig {
    * (a password login there would mint a Crowd session without the IdP); only emergency access forwards them.
    */
   readonly loginFormPaths: readonly string[];
+  /** apps[].basicRealm, else the preset's: the proxy's 401 to a non-browser client challenges `Basic realm="…"`; undefined = the app name. */
+  readonly basicRealm: string | undefined;
   readonly logoutPaths: readonly string[];
   /** Query parameters of the login page that name the page to return to (`os_destination`). */
   readonly returnParameters: readonly string[];

@@ -17,7 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AccessDecision } from '../observability/metrics.js';
 import { hasAppCredentials } from '../policy/app-credentials.js';
 import type { AppPolicy, Decision, PathMatch, SessionState } from '../policy/app-policy.js';
-import { isBrowserNavigation, requestKindFacts } from '../policy/request-kind.js';
+import { isBrowserNavigation, isFromBrowser, requestKindFacts } from '../policy/request-kind.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import { SIGNED_OUT_MARKER } from '../policy/signed-out-marker.js';
 import { findCookie, findCookieValues, isOnlyCookie, mentionsCookie, removeCookie, rewriteCookieHeader } from '../proxy/cookie-header.js';
@@ -302,9 +302,12 @@ export function createAppGate(deps: AppGateDeps) {
       case 'signed-out':
         sendPlain(res, signedOutResponse({ requestId: ctx.reqId, redirectUrl: undefined, signInHref: signInHref(ctx, app), message: SIGNED_OUT_MESSAGES.recently }));
         return;
-      case 'deny-401':
-        sendJson(res, 401, { error: 'ERR_UNAUTHENTICATED', reason: decision.why, message: UNAUTHENTICATED_MESSAGES[decision.why], requestId: ctx.reqId });
+      case 'deny-401': {
+        // git, Maven, curl and credential helpers send credentials only when challenged, as the app itself would.
+        const challenge: Record<string, string> = isFromBrowser(requestKindFacts(req.method, req.headers)) ? {} : { 'www-authenticate': `Basic realm="${app.basicRealm ?? app.name}"` };
+        sendJson(res, 401, { error: 'ERR_UNAUTHENTICATED', reason: decision.why, message: UNAUTHENTICATED_MESSAGES[decision.why], requestId: ctx.reqId }, challenge);
         return;
+      }
       case 'deny-403':
         throw new AccessDeniedError(
           `emergency access to ${ctx.path} of app "${app.name}" refused for ${ctx.clientIp}: not in apps[].emergencyAccess.allowFrom, or the secret header is missing or wrong`,

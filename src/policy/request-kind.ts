@@ -26,6 +26,14 @@ function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * Whether a browser sent the request (every current browser sends `Sec-Fetch-Mode`; older ones' XHR say
+ * `X-Requested-With`). A 401 to a browser must not carry a Basic challenge, which would open its password dialog.
+ */
+export function isFromBrowser(facts: RequestKindFacts): boolean {
+  return facts.secFetchMode !== undefined || facts.xRequestedWith !== undefined;
+}
+
 export function isBrowserNavigation(facts: RequestKindFacts): boolean {
   if (facts.method !== 'GET' && facts.method !== 'HEAD') return false;
   return isDocumentRequest(facts);

@@ -11,6 +11,7 @@ export function testAppConfig(fields: Pick<AppConfig, 'name' | 'hosts' | 'upstre
     rules: [],
     loginPaths: [],
     loginFormPaths: [],
+    basicRealm: undefined,
     logoutPaths: [],
     returnParameters: ['os_destination'],
     requiredAuthnContext: undefined,
