@@ -15,6 +15,7 @@ import type { ClientAddress, ClientAddressResolver } from '../proxy/client-addre
 import { removeConnectionOptions } from '../proxy/connection-options.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import type { AppGate } from './app-gate.js';
+import { createCachedReadiness } from './cached-readiness.js';
 import { logLoginAttempt } from './log-login-attempt.js';
 import { readFormBody } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
@@ -48,6 +49,9 @@ export interface RequestHandlerDeps {
   /** Access log line, request metrics, login counters. */
   readonly observer: RequestObserver;
 }
+
+/** How old the app hosts' `/_sso/ready` answer may be. */
+const READINESS_MAX_AGE_MS = 5_000;
 
 /** Per-request facts, all set once in the constructor (no per-request closures on the hot path). */
 class RequestContext implements AccessFacts {
@@ -93,6 +97,7 @@ class RequestContext implements AccessFacts {
  */
 export function createRequestHandler(deps: RequestHandlerDeps) {
   const { logger, router, observer } = deps;
+  const appHostReadiness = createCachedReadiness(deps.readiness, READINESS_MAX_AGE_MS);
 
   function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
     if (ctx.isLogin) observer.loginFailed(error);
@@ -164,8 +169,9 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         sendJson(res, 200, { status: 'ok' });
         return;
       case 'ready': {
-        const readiness = await deps.readiness();
-        sendJson(res, readiness.ok ? 200 : 503, { status: readiness.ok ? 'ready' : 'not ready', checks: readiness.checks });
+        // Status only, from a cached probe: which Crowd URL failed and how is for the admin listener's /ready.
+        const readiness = await appHostReadiness();
+        sendJson(res, readiness.ok ? 200 : 503, { status: readiness.ok ? 'ready' : 'not ready' });
         return;
       }
       default:

@@ -119,3 +119,20 @@ t.test('built-in endpoints: SP metadata, health, login start, unknown endpoint',
   t.equal((await browser.request(`http://${HOSTS.jira}/_sso/ready`)).status, 200);
   t.equal((await browser.request(`http://${HOSTS.jira}/_sso/nothing-here`, { headers: HTML })).status, 404);
 });
+
+t.test('/_sso/ready on app hosts: status only, from a cached probe (anonymous clients learn no Crowd URL or error)', async (t) => {
+  const stack = await startStack(t);
+  const browser = stack.browser();
+  const before = stack.crowd.countCalls('GET', '/');
+  const answers = await Promise.all(Array.from({ length: 50 }, () => browser.request(`http://${HOSTS.echo}/_sso/ready`)));
+  t.same([...new Set(answers.map((res) => res.status))], [200]);
+  t.same(JSON.parse(answers[0]?.body ?? '{}'), { status: 'ready' });
+  t.ok(stack.crowd.countCalls('GET', '/') - before <= 1, '50 hits, at most one Crowd probe');
+
+  const other = await startStack(t);
+  await other.crowd.close();
+  const down = await other.browser().request(`http://${HOSTS.echo}/_sso/ready`);
+  t.equal(down.status, 503);
+  t.same(JSON.parse(down.body), { status: 'not ready' }, 'no Crowd URL, no network error');
+  t.notMatch(down.body, /127\.0\.0\.1|ECONNREFUSED|crowd/i);
+});
