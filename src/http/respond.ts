@@ -86,10 +86,11 @@ export function respondError(logger: Logger, error: unknown, req: IncomingMessag
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = entry.status === 413 ? { connection: 'close' } : {};
+  // A 413 keeps the connection while the rest of the body is read and discarded (read-form-body.ts): closing it at once
+  // would let the client's TCP stack drop this answer.
   if (wantsHtml(req)) {
-    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId }, headers);
+    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId });
   } else {
-    sendJson(res, entry.status, { error: failure.code, reason: entry.reason, message: failure.publicMessage, requestId: fields.reqId }, headers);
+    sendJson(res, entry.status, { error: failure.code, reason: entry.reason, message: failure.publicMessage, requestId: fields.reqId });
   }
 }
