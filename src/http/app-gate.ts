@@ -63,7 +63,6 @@ export interface AppGateDeps {
 /** What the gate learnt about the Crowd session, for acting on the decision. */
 interface SessionFacts {
   readonly cookie: CrowdCookieConfig | undefined;
-  readonly candidates: readonly string[];
   readonly authenticated: Authenticated | undefined;
   readonly state: SessionState;
 }
@@ -85,7 +84,7 @@ interface Decided {
 
 const ABSOLUTE_URL = /^https?:\/\//i;
 
-const NO_SESSION: SessionFacts = Object.freeze({ cookie: undefined, candidates: [], authenticated: undefined, state: 'none' });
+const NO_SESSION: SessionFacts = Object.freeze({ cookie: undefined, authenticated: undefined, state: 'none' });
 
 const UNAUTHENTICATED_MESSAGES: Readonly<Record<string, string>> = {
   'no-session': 'Not signed in. Open the application in a browser to sign in, or send the credentials the application accepts.',
@@ -180,22 +179,22 @@ export function createAppGate(deps: AppGateDeps) {
     if (cookie === undefined || policy.app.access !== undefined) return sessionFactsFromCrowd(req, ctx, policy);
     const candidates = findCookieValues(req.headers.cookie, cookie.name);
     const known = deps.authenticator.fromCache(candidates, ctx.clientIp);
-    if (known === null) return { cookie, candidates, authenticated: undefined, state: 'none' };
+    if (known === null) return { cookie, authenticated: undefined, state: 'none' };
     if (known === undefined || deps.sessionJudge.cachedValid(known.token, policy.sessionLimits) === undefined) return sessionFactsFromCrowd(req, ctx, policy);
     ctx.user = known.session.username;
-    return { cookie, candidates, authenticated: known, state: 'valid' };
+    return { cookie, authenticated: known, state: 'valid' };
   }
 
   async function sessionFactsFromCrowd(req: IncomingMessage, ctx: GateContext, policy: AppPolicy): Promise<SessionFacts> {
     const cookie = await deps.cookieConfig();
     const candidates = findCookieValues(req.headers.cookie, cookie.name);
     const authenticated = await deps.authenticator.authenticate(candidates, ctx.clientIp);
-    if (authenticated === undefined) return { cookie, candidates, authenticated, state: 'none' };
+    if (authenticated === undefined) return { cookie, authenticated, state: 'none' };
     ctx.user = authenticated.session.username;
     const state = await deps.sessionJudge.judge(authenticated.token, policy.sessionLimits);
     // A cookie made by a login through another app must not open a restricted one.
     if ((state === 'valid' || state === 'unrecorded') && policy.app.access !== undefined) await deps.accessEnforcer.atGate(policy.app, authenticated.session.username, authenticated.token);
-    return { cookie, candidates, authenticated, state };
+    return { cookie, authenticated, state };
   }
 
   /** The match (emergency settled), whether the request has its own credentials, and whether emergency access holds. */
