@@ -29,6 +29,7 @@ import { createForwarder } from './proxy/forwarder.js';
 import { createLazyServiceProvider, type IdpMetadataRefresh } from './saml/lazy-service-provider.js';
 import type { IdpInfo } from './saml/service-provider.js';
 import { buildSpMetadataXml } from './saml/sp-metadata.js';
+import { requiresAssertionSignature } from './saml/signature-requirement.js';
 import { createLoginStateSealer, looksSealed } from './state/login-state-sealer.js';
 import type { Stores } from './state/create-stores.js';
 
@@ -84,6 +85,7 @@ export function renderSpMetadata(config: RuntimeConfig): string {
     nameIdFormat: config.saml.nameIdFormat,
     spCertificate: config.saml.spCertificate,
     signAuthnRequests: config.saml.signAuthnRequests,
+    wantAssertionsSigned: requiresAssertionSignature(config.saml.requireSignature),
     acsUrls: acsUrls(config),
     // IdPs take one single logout URL: the first app host's; a logout started on any host comes back there.
     sloUrl: `${config.publicScheme}://${config.apps[0]?.hosts[0] ?? 'localhost'}${config.pathPrefix}/saml/slo`,

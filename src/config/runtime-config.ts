@@ -243,6 +243,9 @@ export interface IdentityConfig {
   readonly groups: GroupSyncConfig | undefined;
 }
 
+/** `either`: the Response or its Assertion; `both`: each of them. */
+export type SignatureRequirement = 'either' | 'assertion' | 'response' | 'both';
+
 export interface SamlConfig {
   readonly spEntityId: string;
   readonly idp: IdpSource;
@@ -253,6 +256,8 @@ export interface SamlConfig {
   readonly spPrivateKey: string | undefined;
   readonly spCertificate: string | undefined;
   readonly signAuthnRequests: boolean;
+  /** Which signatures a SAML Response must carry (by a pinned IdP certificate); the SP metadata says the same. */
+  readonly requireSignature: SignatureRequirement;
   readonly clockSkewMs: number;
   /** How long a started login may take before its state expires. */
   readonly loginTimeoutMs: number;

@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import type { RuntimeConfig } from './runtime-config.js';
+import type { RuntimeConfig, SignatureRequirement } from './runtime-config.js';
 import { isAddressOrRange } from './address-range.js';
 import { checkAppAccess, type RawAppAccess } from './check-app-access.js';
 import { checkRedisStore, type RawRedisStore } from './check-redis-store.js';
@@ -89,6 +89,7 @@ export interface RawSaml {
   readonly spPrivateKey?: SecretSpec;
   readonly spCertificateFile?: string;
   readonly signAuthnRequests?: boolean;
+  readonly requireSignature?: SignatureRequirement;
   readonly clockSkewSeconds?: number;
   readonly loginTimeoutSeconds?: number;
   readonly allowIdpInitiated?: boolean;

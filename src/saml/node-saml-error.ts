@@ -19,6 +19,7 @@ const m = (message: string, kind: Kind, detail: string, prefix = false): Message
 
 export const NODE_SAML_MESSAGES: readonly MessageMapping[] = Object.freeze([
   m('Invalid signature', 'signature', 'signature'),
+  m('Invalid document signature', 'signature', 'response_signature'),
   m('Too many signatures found for this element', 'signature', 'signature'),
   m('Invalid signature, too many transforms', 'signature', 'signature'),
   m('Invalid signature: ID cannot refer to more than one element', 'signature', 'signature'),

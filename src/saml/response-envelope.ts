@@ -10,6 +10,8 @@ import { attribute, childElements, descendantElements, isElement, rootElement, t
 
 export interface ResponseEnvelope {
   readonly response: Element;
+  /** The one Assertion, a direct child of the Response (not yet verified). */
+  readonly assertion: Element;
   /** ID of the one Assertion in the document; the verified assertion must carry the same. */
   readonly assertionId: string;
 }
@@ -34,7 +36,7 @@ export function checkResponseEnvelope(document: Document): ResponseEnvelope {
       { detail: 'assertion_count' },
     );
   }
-  return { response, assertionId: attribute(assertion, 'ID') ?? '' };
+  return { response, assertion, assertionId: attribute(assertion, 'ID') ?? '' };
 }
 
 function checkStatus(response: Element): void {

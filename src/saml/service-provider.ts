@@ -17,6 +17,7 @@ import { loadIdpMetadata, type IdpMetadata } from './idp-metadata.js';
 import { buildLoginRedirectUrl, type LoginRequestOptions } from './login-request.js';
 import { mapNodeSamlError } from './node-saml-error.js';
 import { checkResponseEnvelope } from './response-envelope.js';
+import { checkSignaturePresence, requiresAssertionSignature, requiresResponseSignature } from './signature-requirement.js';
 import { buildSpMetadataXml } from './sp-metadata.js';
 import { parseStrictXml } from './strict-xml.js';
 import {
@@ -99,6 +100,7 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
     const xml = decodeSamlResponse(options.samlResponse, config.maxMessageBytes);
     const document = parseStrictXml(xml, (problem, message, cause) => new SamlMalformedError(`The SAML response ${message}.`, { detail: problem, cause }));
     const envelope = checkResponseEnvelope(document);
+    checkSignaturePresence(envelope, config.requireSignature);
     const nowMs = now();
     const saml = new SAML({
       callbackUrl: options.acsUrl,
@@ -106,10 +108,10 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
       audience: config.spEntityId,
       idpIssuer: idp.entityId,
       idpCert: [...idpCertPems],
-      // At least one of the two must be signed (node-saml requires the assertion's signature
-      // when the Response's is missing or invalid).
-      wantAuthnResponseSigned: false,
-      wantAssertionsSigned: false,
+      // With both false, node-saml still requires the assertion's signature when the Response's
+      // is missing or invalid: at least one of the two.
+      wantAuthnResponseSigned: requiresResponseSignature(config.requireSignature),
+      wantAssertionsSigned: requiresAssertionSignature(config.requireSignature),
       // -1 would switch node-saml's time checks off.
       acceptedClockSkewMs: Math.max(0, config.clockSkewMs),
       maxAssertionAgeMs: 0,
@@ -162,6 +164,7 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
         nameIdFormat: config.nameIdFormat,
         spCertificate: config.spCertificate,
         signAuthnRequests: signingKey !== undefined,
+        wantAssertionsSigned: requiresAssertionSignature(config.requireSignature),
         acsUrls,
       }),
     // The metadata was loaded at creation; a failed load never yields a service provider.

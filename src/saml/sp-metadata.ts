@@ -9,6 +9,8 @@ export interface SpMetadataOptions {
   /** PEM certificate published as the signing key (KeyDescriptor use="signing"); none when undefined. */
   readonly spCertificate: string | undefined;
   readonly signAuthnRequests: boolean;
+  /** WantAssertionsSigned="${options.wantAssertionsSigned}" exactly when the assertion's own signature is required. */
+  readonly wantAssertionsSigned: boolean;
   /** ACS URLs (HTTP-POST); the first is the default. */
   readonly acsUrls: readonly string[];
   /** The single logout URL the IdP sends LogoutRequests and LogoutResponses to (HTTP-Redirect and HTTP-POST). */
@@ -36,7 +38,7 @@ export function buildSpMetadataXml(options: SpMetadataOptions): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<md:EntityDescriptor xmlns:md="${SAML_URI.metadataNs}" entityID="${escapeXml(options.spEntityId)}">`,
-    `  <md:SPSSODescriptor AuthnRequestsSigned="${options.signAuthnRequests}" WantAssertionsSigned="true" protocolSupportEnumeration="${SAML_URI.protocolNs}">`,
+    `  <md:SPSSODescriptor AuthnRequestsSigned="${options.signAuthnRequests}" WantAssertionsSigned="${options.wantAssertionsSigned}" protocolSupportEnumeration="${SAML_URI.protocolNs}">`,
     ...keyDescriptor,
     ...(options.sloUrl === undefined
       ? []

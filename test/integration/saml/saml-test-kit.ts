@@ -27,6 +27,7 @@ export function samlConfig(overrides: Partial<SamlConfig> = {}): SamlConfig {
     spPrivateKey: spKeys.keyPem,
     spCertificate: spKeys.certPem,
     signAuthnRequests: true,
+    requireSignature: 'either',
     clockSkewMs: CLOCK_SKEW_MS,
     loginTimeoutMs: LOGIN_TIMEOUT_MS,
     allowIdpInitiated: true,

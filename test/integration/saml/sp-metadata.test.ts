@@ -21,7 +21,7 @@ t.test('the SP metadata parses as XML and lists every ACS URL with HTTP-POST, in
   t.equal(entity?.getAttribute('entityID'), SP_ENTITY_ID);
   const descriptor = Array.from(document.getElementsByTagNameNS(SAML_URI.metadataNs, 'SPSSODescriptor'))[0];
   t.equal(descriptor?.getAttribute('AuthnRequestsSigned'), 'true');
-  t.equal(descriptor?.getAttribute('WantAssertionsSigned'), 'true');
+  t.equal(descriptor?.getAttribute('WantAssertionsSigned'), 'false', 'the default saml.requireSignature "either" does not require the assertion\'s own signature');
   const services = Array.from(document.getElementsByTagNameNS(SAML_URI.metadataNs, 'AssertionConsumerService'));
   t.same(
     services.map((service) => [service.getAttribute('Location'), service.getAttribute('index'), service.getAttribute('isDefault'), service.getAttribute('Binding')]),
@@ -36,6 +36,13 @@ t.test('without an SP certificate there is no KeyDescriptor, and unsigned reques
   const xml = sp.metadataXml([ACS_URL]);
   t.notMatch(xml, /KeyDescriptor/);
   t.match(xml, /AuthnRequestsSigned="false"/);
+});
+
+t.test('WantAssertionsSigned says exactly what saml.requireSignature enforces', async (t) => {
+  for (const [requireSignature, want] of [['either', 'false'], ['response', 'false'], ['assertion', 'true'], ['both', 'true']] as const) {
+    const sp = await createTestSp({ requireSignature });
+    t.match(sp.metadataXml([ACS_URL]), `WantAssertionsSigned="${want}"`, requireSignature);
+  }
 });
 
 t.test('metadata without any ACS URL is a configuration error', async (t) => {

@@ -71,6 +71,7 @@ t.test('a minimal configuration gets every default, in milliseconds where the ru
     spPrivateKey: undefined,
     spCertificate: undefined,
     signAuthnRequests: false,
+    requireSignature: 'either',
     clockSkewMs: 60_000,
     loginTimeoutMs: 600_000,
     allowIdpInitiated: false,
