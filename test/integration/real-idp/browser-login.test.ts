@@ -1,0 +1,69 @@
+/**
+ * The whole login and logout round trip in a real browser (headless Chromium) against a real IdP (SimpleSAMLphp):
+ * a Jira deep link → SimpleSAMLphp's login form → back on exactly that deep link, signed in; Confluence without a
+ * second login; logging out through Jira's own logout link ends the session at the IdP too (single logout), so the
+ * next deep link asks for the password again.
+ */
+import { inflateRawSync } from 'node:zlib';
+import t from 'tap';
+import { readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
+import { chromiumAvailable } from '../../support/chromium.js';
+import { SP_KEYS, loginAtIdp, simpleSamlPhpAvailable, startRealIdpStack } from '../../support/simplesamlphp.js';
+import { HOSTS, SP_ENTITY_ID, SP_SLO_URL } from '../../support/stack.js';
+
+const skip = simpleSamlPhpAvailable() ?? chromiumAvailable();
+
+t.test('a Jira deep link signs in at SimpleSAMLphp, Confluence follows without a login, logout ends the IdP session too', { skip, timeout: 90_000 }, async (t) => {
+  const { stack, idp, chromium } = await startRealIdpStack(t, {
+    idp: {
+      sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem },
+      users: [{ username: 'alice', password: 'alice-pw', attributes: { email: 'alice@example.com' } }],
+    },
+    stack: { config: { saml: SP_KEYS }, apps: { jira: { preset: 'jira' }, confluence: { preset: 'confluence' } } },
+  });
+  const { page } = await chromium.newPage();
+
+  const deepLink = `http://${HOSTS.jira}/browse/DEMO-1?focusedCommentId=7`;
+  await page.goto(deepLink);
+  t.ok(page.url().startsWith(`${idp.url}/`), `the browser was sent to SimpleSAMLphp (${page.url().slice(0, 70)})`);
+  await loginAtIdp(page, 'alice', 'alice-pw');
+  await page.waitForURL(deepLink);
+  t.equal(page.url(), deepLink, 'back on exactly the deep link');
+  t.equal(await page.textContent('#user'), 'Logged in as alice', 'the Jira-like app validated the Crowd cookie and sees alice');
+
+  const crowdCookies = (await page.context().cookies()).filter((cookie) => cookie.name === 'crowd.token_key');
+  t.equal(crowdCookies.length, 1, 'one Crowd cookie in the browser');
+  t.equal(crowdCookies[0]?.domain, '.sso.test', "on Crowd's SSO domain");
+  const login = stack.logs.find((line) => line.event === 'login');
+  t.match(login, { outcome: 'success', user: 'alice', app: 'jira' }, 'the login is logged');
+
+  const confluenceUrl = `http://${HOSTS.confluence}/display/DEMO/Welcome`;
+  await page.goto(confluenceUrl);
+  t.equal(page.url(), confluenceUrl, 'Confluence opens without a detour through the IdP');
+  t.equal(await page.textContent('#user'), 'Logged in as alice', 'the Confluence-like app accepts the same cookie');
+
+  // Jira's own "Log out" link: the proxy ends the Crowd session and sends a signed LogoutRequest to SimpleSAMLphp,
+  // whose signed LogoutResponse comes back to the proxy's single logout URL.
+  await page.goto(`http://${HOSTS.jira}/browse/DEMO-1`);
+  await Promise.all([page.waitForURL((url) => url.href.startsWith(SP_SLO_URL)), page.click('text=Log out')]);
+  t.match(await page.textContent('body'), /signed out of the Atlassian applications and of your identity provider/, 'the signed-out page, after the IdP signed out too');
+  t.equal((await page.context().cookies()).filter((cookie) => cookie.name === 'crowd.token_key').length, 0, "Crowd's cookie was cleared");
+  t.equal([...stack.crowd.sessions.values()].filter((session) => session.username === 'alice').length, 0, 'the Crowd session was ended');
+  t.match(stack.logs.find((line) => line.event === 'logout'), { app: 'jira', user: 'alice', sessions: 1 });
+
+  const nextLink = `http://${HOSTS.jira}/browse/DEMO-2?focusedCommentId=9`;
+  const authnRequests: string[] = [];
+  page.on('request', (request) => {
+    const sent = new URL(request.url());
+    const message = sent.searchParams.get('SAMLRequest');
+    if (sent.origin === idp.url && message !== null) authnRequests.push(inflateRawSync(Buffer.from(message, 'base64')).toString('utf8'));
+  });
+  await page.goto(nextLink);
+  t.ok(page.url().startsWith(`${idp.url}/`), 'the next deep link goes to the IdP');
+  t.equal(authnRequests.length, 1, 'with one AuthnRequest');
+  t.notMatch(authnRequests[0], /ForceAuthn="true"/, 'that does not force a new authentication (so a password prompt means the IdP session is gone)');
+  t.ok(await page.isVisible('input[name="password"]'), 'SimpleSAMLphp asks for the password again: its session ended with single logout');
+  await loginAtIdp(page, 'alice', 'alice-pw');
+  await page.waitForURL(nextLink);
+  t.equal(await page.textContent('#user'), 'Logged in as alice', 'and signing in again lands on that deep link');
+});
