@@ -99,6 +99,8 @@ export async function createApp(config: RuntimeConfig, options: AppOptions = {})
     tls: tls ? { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) } : undefined,
     handler,
     redirectHandler,
+    logger,
+    ...(metrics === undefined ? {} : { onConnectionRefused: () => metrics.connectionRefused() }),
   });
   let redirectAddress: AddressInfo | undefined;
   let closing: Promise<void> | undefined;

@@ -97,7 +97,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     logger: deps.logger,
     publicScheme: config.publicScheme,
     pathPrefix: config.pathPrefix,
-    maxBodyBytes: config.saml.acsMaxBodyBytes,
+    formLimits: { maxBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
     logout,
     cookieConfig,
     logoutRedirectUrl: config.logout.redirectUrl,

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'ERR_CONFIG'
   | 'ERR_BAD_REQUEST'
   | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_UNKNOWN_HOST'
   | 'ERR_SAML_MALFORMED'
   | 'ERR_SAML_SIGNATURE'
@@ -54,6 +55,7 @@ export interface CatalogEntry {
 export const ERROR_CATALOG: Readonly<Record<Exclude<ErrorCode, 'ERR_CONFIG'>, CatalogEntry>> = Object.freeze({
   ERR_BAD_REQUEST: { status: 400, page: 'bad-request', reason: 'malformed_request', level: 'info', publicMessage: 'The request could not be understood.' },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, page: 'too-large', reason: 'payload_too_large', level: 'warn', publicMessage: 'The request body is larger than this server accepts.' },
+  ERR_REQUEST_TIMEOUT: { status: 408, page: 'bad-request', reason: 'request_timeout', level: 'info', publicMessage: 'The request did not arrive in time. Please try again.' },
   ERR_UNKNOWN_HOST: { status: 421, page: 'unknown-host', reason: 'unknown_host', level: 'info', publicMessage: 'This server does not serve the requested host name.' },
   ERR_SAML_MALFORMED: { status: 400, page: 'login-failed', reason: 'saml_malformed', level: 'warn', publicMessage: 'The sign-in response from your identity provider could not be read.' },
   ERR_SAML_SIGNATURE: { status: 403, page: 'login-failed', reason: 'saml_signature', level: 'warn', publicMessage: 'The sign-in response from your identity provider could not be verified.' },
@@ -126,6 +128,7 @@ export class ConfigError extends Error {
 
 export class BadRequestError extends SsoProxyError { readonly code = 'ERR_BAD_REQUEST' as const; }
 export class PayloadTooLargeError extends SsoProxyError { readonly code = 'ERR_PAYLOAD_TOO_LARGE' as const; }
+export class RequestTimeoutError extends SsoProxyError { readonly code = 'ERR_REQUEST_TIMEOUT' as const; }
 export class UnknownHostError extends SsoProxyError { readonly code = 'ERR_UNKNOWN_HOST' as const; }
 export class SamlMalformedError extends SsoProxyError { readonly code = 'ERR_SAML_MALFORMED' as const; }
 export class SamlSignatureError extends SsoProxyError { readonly code = 'ERR_SAML_SIGNATURE' as const; }

@@ -195,7 +195,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     logger,
     publicScheme: config.publicScheme,
     listenerProto: deps.listenerProto,
-    acsMaxBodyBytes: config.saml.acsMaxBodyBytes,
+    formLimits: { maxBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
     router: createRouter(config.apps, config.pathPrefix),
     returnUrls,
     resolveClient: createClientAddressResolver(config.trustedProxies),

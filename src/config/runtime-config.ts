@@ -18,6 +18,12 @@ export interface ListenConfig {
   readonly httpRedirect: { readonly host: string; readonly port: number } | undefined;
   /** Strict-Transport-Security on HTTPS responses (only with `tls`). */
   readonly hsts: { readonly maxAgeSeconds: number; readonly includeSubDomains: boolean } | undefined;
+  /** How long a client may take to send a request's headers (slow clients are cut). */
+  readonly headersTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections per process (WebSockets included) above which new ones are refused; undefined = from the open-file limit. */
+  readonly maxConnections: number | undefined;
 }
 
 /** The admin listener (`/metrics`, `/health`, `/ready`); metrics are collected only when it is configured. */
@@ -263,6 +269,8 @@ export interface SamlConfig {
   readonly loginTimeoutMs: number;
   readonly allowIdpInitiated: boolean;
   readonly acsMaxBodyBytes: number;
+  /** How long a client may take to send the whole body of a post to the ACS or SLO endpoint. */
+  readonly bodyTimeoutMs: number;
   /** Inflated size cap for SAML messages (Redirect binding, and decoded POST). */
   readonly maxMessageBytes: number;
   readonly forceAuthn: boolean;

@@ -19,6 +19,9 @@ export interface RawConfig {
     readonly tls?: RawTls;
     readonly httpRedirect?: { readonly host?: string; readonly port: number };
     readonly hsts?: RawHsts;
+    readonly headersTimeoutSeconds?: number;
+    readonly keepAliveTimeoutSeconds?: number;
+    readonly maxConnections?: number;
   };
   readonly publicScheme?: 'http' | 'https';
   readonly pathPrefix?: string;
@@ -94,6 +97,7 @@ export interface RawSaml {
   readonly loginTimeoutSeconds?: number;
   readonly allowIdpInitiated?: boolean;
   readonly acsMaxBytes?: number;
+  readonly bodyTimeoutSeconds?: number;
   readonly maxMessageBytes?: number;
   readonly forceAuthn?: boolean;
   readonly maxSessionAgeSeconds?: number;

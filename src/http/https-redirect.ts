@@ -11,6 +11,7 @@ import { BadRequestError, UnknownHostError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RequestHandler } from './request-handler.js';
 import { redirect, respondError, sendJson } from './respond.js';
+import { lingerAfterAnswer } from './linger-close.js';
 
 export interface HttpsRedirectOptions {
   /** The apps' public hosts as compiled for https (`jira.example.com`, `jira.example.com:8443`). */
@@ -31,6 +32,7 @@ export function createHttpsRedirect(options: HttpsRedirectOptions): RequestHandl
 
   return {
     onRequest(req: IncomingMessage, res: ServerResponse): void {
+      lingerAfterAnswer(req, res);
       const url = req.url ?? '';
       const httpsHost = req.headers.host === undefined ? undefined : httpsHostByName.get(hostnameOf(req.headers.host.toLowerCase()));
       if (httpsHost === undefined) {

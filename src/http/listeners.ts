@@ -9,6 +9,8 @@ import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenConfig, TlsConfig } from '../config/runtime-config.js';
 import type { RequestHandler } from './request-handler.js';
+import type { Logger } from '../observability/logger.js';
+import { applyConnectionCap, defaultMaxConnections, readOpenFileLimit } from './connection-cap.js';
 import { createServer } from './server.js';
 
 export interface ListenersOptions {
@@ -18,6 +20,9 @@ export interface ListenersOptions {
   readonly handler: RequestHandler;
   /** Handler of the redirect listener; required with `listen.httpRedirect`. */
   readonly redirectHandler: RequestHandler | undefined;
+  readonly logger: Logger;
+  /** Counts connections refused by listen.maxConnections. */
+  readonly onConnectionRefused?: () => void;
 }
 
 export interface BoundAddresses {
@@ -49,10 +54,18 @@ export interface Listeners {
 const IDLE_SWEEP_MS = 200;
 
 export function createListeners(options: ListenersOptions): Listeners {
-  const main = createServer(options.handler, { tls: options.tls });
+  const { headersTimeoutMs, keepAliveTimeoutMs } = options.listen;
+  const main = createServer(options.handler, { tls: options.tls, headersTimeoutMs, keepAliveTimeoutMs });
   const redirectConfig = options.listen.httpRedirect;
-  const redirect = redirectConfig !== undefined && options.redirectHandler !== undefined ? createServer(options.redirectHandler, { tls: undefined }) : undefined;
+  const redirect =
+    redirectConfig !== undefined && options.redirectHandler !== undefined
+      ? createServer(options.redirectHandler, { tls: undefined, headersTimeoutMs, keepAliveTimeoutMs })
+      : undefined;
   const servers = redirect === undefined ? [main] : [main, redirect];
+  const maxConnections = options.listen.maxConnections ?? defaultMaxConnections(readOpenFileLimit());
+  const cap = { max: maxConnections, logger: options.logger, ...(options.onConnectionRefused ? { onRefused: options.onConnectionRefused } : {}) };
+  applyConnectionCap(main, { ...cap, listener: 'main' });
+  if (redirect !== undefined) applyConnectionCap(redirect, { ...cap, listener: 'HTTP redirect' });
   let stopping: Promise<StopOutcome> | undefined;
 
   // The main listener's sockets (tracked per connection, not per request), so that a stop can tell the responses

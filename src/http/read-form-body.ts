@@ -1,55 +1,35 @@
 import type { IncomingMessage } from 'node:http';
-import { BadRequestError, PayloadTooLargeError } from '../errors.js';
+import { BadRequestError, PayloadTooLargeError, RequestTimeoutError } from '../errors.js';
 
-/** After a 413, how long and how much more of the body is read and thrown away before the connection is cut. */
-const LINGER_MS = 5_000;
-const LINGER_MAX_BYTES = 64 * 1024 * 1024;
-
-/**
- * Reads and discards the rest of a refused body, as nginx's lingering close does: a socket closed while the client is
- * still sending answers its next bytes with a reset, and the client's TCP stack then throws away the 413 it had not yet
- * read. Bounded in time and size; then the connection is cut. A body that ends in time leaves the connection usable.
- */
-function discardRest(req: IncomingMessage): void {
-  let discarded = 0;
-  const cut = (): void => {
-    clearTimeout(timer);
-    req.socket.destroy();
-  };
-  const timer = setTimeout(cut, LINGER_MS);
-  timer.unref();
-  const stop = (): void => clearTimeout(timer);
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > LINGER_MAX_BYTES) cut();
-  });
-  req.once('end', stop).once('close', stop);
-  req.resume();
+export interface FormBodyLimits {
+  /** saml.acsMaxBytes: a larger body is refused (413). */
+  readonly maxBytes: number;
+  /** saml.bodyTimeoutSeconds: a body still incomplete after this long is refused (408). */
+  readonly timeoutMs: number;
 }
 
 /**
- * Reads an `application/x-www-form-urlencoded` body of at most `maxBytes` (config.saml.acsMaxBytes).
- * Refuses at once on a larger Content-Length, and stops reading as soon as the cap is passed.
+ * Reads an `application/x-www-form-urlencoded` body of the proxy's own endpoints (ACS, SLO) within `limits`.
+ * Refuses at once on a larger Content-Length, and stops reading as soon as the cap or the deadline is passed; what
+ * the client still sends is discarded by the lingering close (linger-close.ts), not read here.
  */
-export async function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
+export async function readFormBody(req: IncomingMessage, limits: FormBodyLimits): Promise<URLSearchParams> {
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
-    throw new BadRequestError(`the ACS expects a form post (application/x-www-form-urlencoded), got "${type || 'no content type'}"`, { detail: 'acs_content_type' });
+    throw new BadRequestError(`the endpoint expects a form post (application/x-www-form-urlencoded), got "${type || 'no content type'}"`, { detail: 'form_content_type' });
   }
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    discardRest(req);
-    throw new PayloadTooLargeError(`ACS body of ${declared} bytes is over saml.acsMaxBytes (${maxBytes})`, { detail: 'acs_body_too_large' });
+  if (Number.isFinite(declared) && declared > limits.maxBytes) {
+    throw new PayloadTooLargeError(`form body of ${declared} bytes is over saml.acsMaxBytes (${limits.maxBytes})`, { detail: 'form_body_too_large' });
   }
   const body = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > maxBytes) {
+      if (size > limits.maxBytes) {
         cleanup();
-        discardRest(req);
-        reject(new PayloadTooLargeError(`ACS body passed saml.acsMaxBytes (${maxBytes})`, { detail: 'acs_body_too_large' }));
+        reject(new PayloadTooLargeError(`form body passed saml.acsMaxBytes (${limits.maxBytes})`, { detail: 'form_body_too_large' }));
         return;
       }
       chunks.push(chunk);
@@ -60,10 +40,22 @@ export async function readFormBody(req: IncomingMessage, maxBytes: number): Prom
     };
     const onError = (error: Error): void => {
       cleanup();
-      reject(new BadRequestError('the ACS request body could not be read', { cause: error, detail: 'acs_body_aborted' }));
+      reject(new BadRequestError('the request body could not be read', { cause: error, detail: 'form_body_aborted' }));
     };
+    const onDeadline = (): void => {
+      cleanup();
+      reject(
+        new RequestTimeoutError(
+          `the form body was not complete after ${limits.timeoutMs / 1000} s (saml.bodyTimeoutSeconds; ${size} bytes of ${Number.isFinite(declared) ? declared : 'a chunked body'} arrived): a very slow client, or one holding connections open`,
+          { detail: 'form_body_timeout' },
+        ),
+      );
+    };
+    const deadline = setTimeout(onDeadline, limits.timeoutMs);
     const cleanup = (): void => {
+      clearTimeout(deadline);
       req.off('data', onData).off('end', onEnd).off('error', onError);
+      req.pause();
     };
     req.on('data', onData).on('end', onEnd).on('error', onError);
   });

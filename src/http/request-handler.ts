@@ -17,7 +17,8 @@ import type { Forwarder } from '../proxy/forwarder.js';
 import type { AppGate } from './app-gate.js';
 import { createCachedReadiness } from './cached-readiness.js';
 import { logLoginAttempt } from './log-login-attempt.js';
-import { readFormBody } from './read-form-body.js';
+import { lingerAfterAnswer } from './linger-close.js';
+import { readFormBody, type FormBodyLimits } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
 import type { AccessFacts, RequestObserver } from './request-observer.js';
 import { redirect, respondError, sendJson, sendPage } from './respond.js';
@@ -32,7 +33,8 @@ export interface RequestHandlerDeps {
   readonly logger: Logger;
   readonly publicScheme: 'http' | 'https';
   readonly listenerProto: 'http' | 'https';
-  readonly acsMaxBodyBytes: number;
+  /** saml.acsMaxBytes and saml.bodyTimeoutSeconds. */
+  readonly formLimits: FormBodyLimits;
   readonly router: Router;
   readonly returnUrls: ReturnUrlPolicy;
   readonly resolveClient: ClientAddressResolver;
@@ -114,7 +116,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     const audit = { reqId: ctx.reqId, host: ctx.host, app: app.name, clientIp: ctx.clientIp };
     let login: Awaited<ReturnType<LoginCompleter['complete']>>;
     try {
-      const form = await readFormBody(req, deps.acsMaxBodyBytes);
+      const form = await readFormBody(req, deps.formLimits);
       const samlResponse = form.get('SAMLResponse');
       if (samlResponse === null || samlResponse === '') {
         throw new BadRequestError('the ACS post has no SAMLResponse field', { detail: 'acs_no_saml_response' });
@@ -201,6 +203,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       removeConnectionOptions(req.headers);
       res.setHeader('x-request-id', ctx.reqId);
       observer.track(res, ctx);
+      lingerAfterAnswer(req, res);
       let pending: void | Promise<void>;
       try {
         pending = handle(req, res, ctx);

@@ -86,8 +86,8 @@ export function respondError(logger: Logger, error: unknown, req: IncomingMessag
     res.destroy();
     return;
   }
-  // A 413 keeps the connection while the rest of the body is read and discarded (read-form-body.ts): closing it at once
-  // would let the client's TCP stack drop this answer.
+  // A 413 or 408 keeps the connection while the rest of the body is read and discarded (linger-close.ts): closing it
+  // at once would let the client's TCP stack drop this answer.
   if (wantsHtml(req)) {
     sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId });
   } else {

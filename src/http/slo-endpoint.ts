@@ -11,14 +11,15 @@ import type { CrowdCookieConfig, IncomingSamlMessage } from '../flows/ports.js';
 import type { Logger } from '../observability/logger.js';
 import { findCookieValues } from '../proxy/cookie-header.js';
 import { SIGNED_OUT_MESSAGES, samlMessageResponse, sendPlain, signedOutResponse } from './logout-responses.js';
-import { readFormBody } from './read-form-body.js';
+import { readFormBody, type FormBodyLimits } from './read-form-body.js';
 import { sendPage } from './respond.js';
 
 export interface SloEndpointDeps {
   readonly logger: Logger;
   readonly publicScheme: 'http' | 'https';
   readonly pathPrefix: string;
-  readonly maxBodyBytes: number;
+  /** saml.acsMaxBytes and saml.bodyTimeoutSeconds, as for the ACS. */
+  readonly formLimits: FormBodyLimits;
   readonly logout: LogoutFlow;
   readonly cookieConfig: () => Promise<CrowdCookieConfig>;
   readonly logoutRedirectUrl: string | undefined;
@@ -35,7 +36,7 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
 
   async function incoming(req: IncomingMessage, query: string): Promise<IncomingSamlMessage> {
     if (req.method === 'GET') return { binding: 'redirect', rawQuery: query };
-    const form = await readFormBody(req, deps.maxBodyBytes);
+    const form = await readFormBody(req, deps.formLimits);
     return {
       binding: 'post',
       samlRequest: form.get('SAMLRequest') ?? undefined,

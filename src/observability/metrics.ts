@@ -69,6 +69,8 @@ export interface Metrics extends MetricsExposition {
   crowdValidationRefused(limit: string): void;
   /** Loading or refreshing the IdP metadata failed (the last good metadata stays in use). */
   idpMetadataRefreshFailed(): void;
+  /** A new connection was refused because listen.maxConnections were open. */
+  connectionRefused(): void;
 }
 
 export interface MetricsOptions {
@@ -167,6 +169,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: `${PREFIX}crowd_validations_refused_total`,
     help: 'Tokens not valid recently that were answered as invalid without asking Crowd, by the limit reached (client_in_flight: crowd.maxValidationsInFlightPerClient; client_rate: crowd.maxValidationsPerClientPerSecond; all_clients: the share of Crowd connections such tokens may use)',
     labelNames: ['limit'],
+    registers,
+  });
+  const connectionsRefused = new Counter({
+    name: `${PREFIX}connections_refused_total`,
+    help: 'New connections closed at once because listen.maxConnections connections were open',
     registers,
   });
   new Gauge({
@@ -303,6 +310,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
     idpMetadataRefreshFailed() {
       metadataFailures.inc();
+    },
+
+    connectionRefused() {
+      connectionsRefused.inc();
     },
   };
 }

