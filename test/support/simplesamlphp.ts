@@ -309,6 +309,13 @@ export async function startRealIdpStack(t: Teardown, options: RealIdpStackOption
 
 /** Fills in and submits SimpleSAMLphp's username/password form on `page`. */
 export async function loginAtIdp(page: Page, username: string, password: string): Promise<void> {
+  try {
+    await page.waitForSelector('input[name="username"]');
+  } catch (error) {
+    // Most often an error page (of the proxy or of SimpleSAMLphp): say what the browser shows instead.
+    const shown = (await page.textContent('body').catch(() => null))?.replace(/\s+/g, ' ').trim().slice(0, 800);
+    throw new Error(`no SimpleSAMLphp login form at ${page.url()} (${String(error)}); the page shows: ${shown ?? '(nothing)'}`);
+  }
   await page.fill('input[name="username"]', username);
   await page.fill('input[name="password"]', password);
   await Promise.all([page.waitForNavigation(), page.press('input[name="password"]', 'Enter')]);
