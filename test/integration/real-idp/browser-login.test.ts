@@ -12,14 +12,18 @@ import { SP_KEYS, loginAtIdp, simpleSamlPhpAvailable, startRealIdpStack } from '
 import { HOSTS, SP_ENTITY_ID, SP_SLO_URL } from '../../support/stack.js';
 
 const skip = simpleSamlPhpAvailable() ?? chromiumAvailable();
+t.setTimeout(90_000);
 
-t.test('a Jira deep link signs in at SimpleSAMLphp, Confluence follows without a login, logout ends the IdP session too', { skip, timeout: 90_000 }, async (t) => {
+const PRESETS = { jira: { preset: 'jira' }, confluence: { preset: 'confluence' } };
+const ALICE = { username: 'alice', password: 'alice-pw', attributes: { email: 'alice@example.com' } };
+
+t.test('a Jira deep link signs in at SimpleSAMLphp, Confluence follows without a login, logout ends the IdP session too', { skip, timeout: 45_000 }, async (t) => {
   const { stack, idp, chromium } = await startRealIdpStack(t, {
     idp: {
       sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem },
-      users: [{ username: 'alice', password: 'alice-pw', attributes: { email: 'alice@example.com' } }],
+      users: [ALICE],
     },
-    stack: { config: { saml: SP_KEYS }, apps: { jira: { preset: 'jira' }, confluence: { preset: 'confluence' } } },
+    stack: { config: { saml: SP_KEYS }, apps: PRESETS },
   });
   const { page } = await chromium.newPage();
 
@@ -66,4 +70,39 @@ t.test('a Jira deep link signs in at SimpleSAMLphp, Confluence follows without a
   await loginAtIdp(page, 'alice', 'alice-pw');
   await page.waitForURL(nextLink);
   t.equal(await page.textContent('#user'), 'Logged in as alice', 'and signing in again lands on that deep link');
+});
+
+t.test("SimpleSAMLphp's default, unsigned logout messages: the proxy refuses the LogoutResponse, the user is signed out all the same", { skip, timeout: 45_000 }, async (t) => {
+  const { stack, idp, chromium } = await startRealIdpStack(t, {
+    idp: {
+      sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem },
+      users: [ALICE],
+      signLogout: false,
+    },
+    stack: { config: { saml: SP_KEYS }, apps: PRESETS },
+  });
+  const { page } = await chromium.newPage();
+  const deepLink = `http://${HOSTS.jira}/browse/DEMO-1`;
+  await page.goto(deepLink);
+  await loginAtIdp(page, 'alice', 'alice-pw');
+  await page.waitForURL(deepLink);
+  t.equal(await page.textContent('#user'), 'Logged in as alice');
+
+  const sloAnswer = page.waitForResponse((res) => res.url().startsWith(`${SP_SLO_URL}?`));
+  await page.click('text=Log out');
+  const slo = await sloAnswer;
+  t.equal(slo.status(), 403, "the unsigned LogoutResponse is refused (the proxy requires signed logout messages)");
+  t.notOk(new URL(slo.url()).searchParams.has('Signature'), 'SimpleSAMLphp sent it without a signature');
+  await page.waitForURL((url) => url.href.startsWith(SP_SLO_URL));
+  const shown = (await page.textContent('body')) ?? '';
+  t.match(shown, /sign-out message from your identity provider could not be verified/, 'the page says why');
+  t.notMatch(shown, /signed out of the Atlassian applications and of your identity provider/, 'and does not claim the IdP signed out');
+  t.match(stack.logs.find((line) => line.code === 'ERR_SAML_SIGNATURE'), { detail: 'unsigned', status: 403 }, 'the log names the missing signature');
+
+  // The proxy's own part was done before the browser went to the IdP.
+  t.equal((await page.context().cookies()).filter((cookie) => cookie.name === 'crowd.token_key').length, 0, "Crowd's cookie was cleared");
+  t.equal([...stack.crowd.sessions.values()].length, 0, 'the Crowd session was ended');
+  await page.goto(`http://${HOSTS.confluence}/display/DEMO/Welcome`);
+  t.ok(page.url().startsWith(`${idp.url}/`), 'Confluence no longer lets the browser in');
+  t.ok(await page.isVisible('input[name="password"]'), "SimpleSAMLphp did end its session (it verified the proxy's signed LogoutRequest)");
 });

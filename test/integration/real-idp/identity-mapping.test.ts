@@ -11,6 +11,7 @@ import { NAMEID_EMAIL, loginAtIdp, simpleSamlPhpAvailable, startRealIdpStack } f
 import { HOSTS, PROXY_APP, SP_ENTITY_ID, type StackOptions } from '../../support/stack.js';
 
 const skip = simpleSamlPhpAvailable() ?? chromiumAvailable();
+t.setTimeout(90_000);
 
 /** The IdP's login names differ from the Crowd usernames: only the email links them. */
 const IDP_USERS = [

@@ -11,6 +11,7 @@ import { loginAtIdp, simpleSamlPhpAvailable, startRealIdpStack } from '../../sup
 import { HOSTS, SP_ENTITY_ID } from '../../support/stack.js';
 
 const skip = simpleSamlPhpAvailable() ?? chromiumAvailable();
+t.setTimeout(90_000);
 
 type Placement = 'response' | 'assertion' | 'both';
 type Required = 'either' | 'assertion' | 'response' | 'both';
