@@ -215,7 +215,7 @@ async function waitForMetadata(url: string, proc: ChildProcess, logs: () => stri
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   let last = 'no answer';
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`php -S exited with status ${proc.exitCode}:\n${logs()}`);
+    if (proc.exitCode !== null || proc.pid === undefined) throw new Error(`php -S is not running (exit status ${proc.exitCode}):\n${logs()}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       const body = await res.text();
@@ -229,7 +229,8 @@ async function waitForMetadata(url: string, proc: ChildProcess, logs: () => stri
   }
 }
 
-export async function startSimpleSamlPhp(t: Teardown, options: SimpleSamlPhpOptions): Promise<SimpleSamlPhp> {
+/** Starts SimpleSAMLphp and resolves once its metadata answers; the caller stops it with `close()`. */
+export async function startSimpleSamlPhp(options: SimpleSamlPhpOptions): Promise<SimpleSamlPhp> {
   const hostName = options.hostName ?? 'idp.sso.test';
   const url = `http://${hostName}`;
   const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-simplesamlphp-'));
@@ -248,7 +249,14 @@ export async function startSimpleSamlPhp(t: Teardown, options: SimpleSamlPhpOpti
   };
   proc.stdout?.on('data', collect);
   proc.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => {
+    proc.once('exit', () => resolve());
+    // php could not be started at all (e.g. missing): no exit event follows.
+    proc.once('error', (error) => {
+      collect(Buffer.from(`\n${String(error)}\n`));
+      resolve();
+    });
+  });
 
   const logs = (): string => {
     const logFile = join(dir, 'log', 'simplesamlphp.log');
@@ -260,7 +268,7 @@ export async function startSimpleSamlPhp(t: Teardown, options: SimpleSamlPhpOpti
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    if (proc.exitCode === null) {
+    if (proc.exitCode === null && proc.pid !== undefined) {
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 3_000);
       await exited;
@@ -268,10 +276,14 @@ export async function startSimpleSamlPhp(t: Teardown, options: SimpleSamlPhpOpti
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  t.teardown(close);
 
   const metadataUrl = `http://127.0.0.1:${port}/saml2/idp/metadata.php`;
-  await waitForMetadata(metadataUrl, proc, logs);
+  try {
+    await waitForMetadata(metadataUrl, proc, logs);
+  } catch (error) {
+    await close();
+    throw error;
+  }
   return { port, hostName, url, entityId: `${url}/saml2/idp/metadata.php`, metadataUrl, logs, close };
 }
 
@@ -295,9 +307,14 @@ export interface RealIdpStack {
  * SimpleSAMLphp first (it must know the SP's entity ID and ACS URLs, which follow from the stack's fixed host names),
  * then the stack with the proxy pointed at SimpleSAMLphp's metadata, then Chromium resolving both.
  */
-export async function startRealIdpStack(t: Teardown, options: RealIdpStackOptions): Promise<RealIdpStack> {
+export async function startRealIdpStack(t: Teardown & { passing(): boolean }, options: RealIdpStackOptions): Promise<RealIdpStack> {
   const acsUrls = options.idp.sp.acsUrls ?? Object.values(HOSTS).map((host) => `http://${host}/_sso/saml/acs`);
-  const idp = await startSimpleSamlPhp(t, { ...options.idp, sp: { ...options.idp.sp, acsUrls } });
+  const idp = await startSimpleSamlPhp({ ...options.idp, sp: { ...options.idp.sp, acsUrls } });
+  t.teardown(() => {
+    // A failed test gets SimpleSAMLphp's side of the story (its errors rarely reach the browser verbatim).
+    if (!t.passing()) console.error(`SimpleSAMLphp's log:\n${idp.logs().slice(-8_000)}`);
+    return idp.close();
+  });
   const stackOptions = options.stack ?? {};
   const stack = await startStack(t, {
     ...stackOptions,
