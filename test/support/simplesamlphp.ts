@@ -168,6 +168,8 @@ function writeConfig(dir: string, options: SimpleSamlPhpOptions, baseUrl: string
     'session.cookie.samesite': null,
     'language.cookie.secure': false,
     'language.cookie.samesite': null,
+    // Where SimpleSAMLphp may send the browser after an IdP-initiated logout (ReturnTo): the app hosts.
+    'trusted.url.domains': [...new Set(options.sp.acsUrls.map((acs) => new URL(acs).hostname))],
     'language.available': ['en'],
     'language.default': 'en',
   };

@@ -2,7 +2,8 @@
  * The whole login and logout round trip in a real browser (headless Chromium) against a real IdP (SimpleSAMLphp):
  * a Jira deep link → SimpleSAMLphp's login form → back on exactly that deep link, signed in; Confluence without a
  * second login; logging out through Jira's own logout link ends the session at the IdP too (single logout), so the
- * next deep link asks for the password again.
+ * next deep link asks for the password again. Also: SimpleSAMLphp's default of unsigned logout messages, and a logout
+ * started at SimpleSAMLphp (IdP-initiated single logout through the proxy's SLO endpoint).
  */
 import { inflateRawSync } from 'node:zlib';
 import t from 'tap';
@@ -105,4 +106,37 @@ t.test("SimpleSAMLphp's default, unsigned logout messages: the proxy refuses the
   await page.goto(`http://${HOSTS.confluence}/display/DEMO/Welcome`);
   t.ok(page.url().startsWith(`${idp.url}/`), 'Confluence no longer lets the browser in');
   t.ok(await page.isVisible('input[name="password"]'), "SimpleSAMLphp did end its session (it verified the proxy's signed LogoutRequest)");
+});
+
+t.test('logging out at SimpleSAMLphp (IdP-initiated single logout) ends the Crowd session through the proxy', { skip, timeout: 45_000 }, async (t) => {
+  const { stack, idp, chromium } = await startRealIdpStack(t, {
+    idp: { sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem }, users: [ALICE] },
+    stack: { config: { saml: SP_KEYS }, apps: PRESETS },
+  });
+  const { page } = await chromium.newPage();
+  const deepLink = `http://${HOSTS.jira}/browse/DEMO-1`;
+  await page.goto(deepLink);
+  await loginAtIdp(page, 'alice', 'alice-pw');
+  await page.waitForURL(deepLink);
+  t.equal(await page.textContent('#user'), 'Logged in as alice');
+  t.equal([...stack.crowd.sessions.values()].length, 1, 'a Crowd session');
+
+  // SimpleSAMLphp's own logout endpoint: it sends a signed LogoutRequest to the proxy, which answers with a signed
+  // LogoutResponse back to SimpleSAMLphp, which then sends the browser to ReturnTo.
+  const sloAnswers: number[] = [];
+  page.on('response', (res) => {
+    if (res.url().startsWith(`${SP_SLO_URL}?`)) sloAnswers.push(res.status());
+  });
+  const returnTo = `http://${HOSTS.confluence}/display/DEMO/Welcome`;
+  await page.goto(`${idp.url}/saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(returnTo)}`);
+  // ReturnTo (Confluence) has no Crowd session any more, and SimpleSAMLphp none either: its login form again.
+  await page.waitForSelector('input[name="password"]');
+  t.ok(page.url().startsWith(`${idp.url}/module.php/core/loginuserpass.php`), 'after ReturnTo, Confluence sends the browser to the login form');
+  t.same(sloAnswers, [302], "the proxy answered SimpleSAMLphp's LogoutRequest once, with a redirect");
+  t.match(stack.logs.find((line) => line.event === 'logout'), { outcome: 'success', nameId: 'alice', sessions: 1 }, 'the proxy ended the SAML session of alice');
+  t.equal([...stack.crowd.sessions.values()].length, 0, 'the Crowd session was ended');
+  t.equal((await page.context().cookies()).filter((cookie) => cookie.name === 'crowd.token_key').length, 0, "Crowd's cookie was cleared");
+  const idpLog = idp.logs();
+  t.match(idpLog, /Received SAML 2\.0 LogoutResponse from: 'http:\/\/sso\.test\/_sso\/saml\/metadata'/, "SimpleSAMLphp accepted the proxy's LogoutResponse");
+  t.notMatch(idpLog, /SimpleSAMLphp (ERROR|WARNING)/, 'and logged no error or warning');
 });
