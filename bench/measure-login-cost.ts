@@ -31,6 +31,7 @@ export interface LoginCostResult {
 interface Answer {
   readonly status: number;
   readonly location: string | undefined;
+  readonly cookies: string;
 }
 
 const CONCURRENCY = 4;
@@ -41,16 +42,19 @@ function cpuMs(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number {
 
 export async function measureLoginCost(options: LoginCostOptions): Promise<LoginCostResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const send = (method: 'GET' | 'POST', path: string, body?: string): Promise<Answer> =>
+  const send = (method: 'GET' | 'POST', path: string, body?: string, cookie?: string): Promise<Answer> =>
     new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { host: options.host, accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+      if (cookie !== undefined) headers.cookie = cookie;
       if (body !== undefined) {
         headers['content-type'] = 'application/x-www-form-urlencoded';
         headers['content-length'] = Buffer.byteLength(body);
       }
       const req = http.request({ host: '127.0.0.1', port: options.proxyPort, method, path, headers, agent }, (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+        // The cookie pairs it set (the login-binding cookie the ACS post must carry back).
+        const cookies = (res.headers['set-cookie'] ?? []).map((line) => line.split(';', 1)[0] ?? '').join('; ');
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, cookies }));
       });
       req.on('error', reject);
       req.end(body);
@@ -75,7 +79,7 @@ export async function measureLoginCost(options: LoginCostOptions): Promise<Login
       if (answer.status !== 302 || answer.location === undefined) throw new Error(`starting a login answered HTTP ${answer.status}, not a redirect to the IdP`);
       const location = new URL(answer.location);
       const request = parseAuthnRequest(location.searchParams.get('SAMLRequest') ?? '');
-      return { requestId: request.id, acsUrl: request.acsUrl ?? '', relayState: location.searchParams.get('RelayState') ?? '' };
+      return { requestId: request.id, acsUrl: request.acsUrl ?? '', relayState: location.searchParams.get('RelayState') ?? '', cookies: answer.cookies };
     });
     const startedCpu = await options.proxyCpuUsage();
 
@@ -105,7 +109,7 @@ export async function measureLoginCost(options: LoginCostOptions): Promise<Login
     const wallMs = await inParallel(forms.length, async (index) => {
       const login = started[index] as (typeof started)[number];
       const begunMs = performance.now();
-      const answer = await send('POST', new URL(login.acsUrl).pathname, forms[index]);
+      const answer = await send('POST', new URL(login.acsUrl).pathname, forms[index], login.cookies);
       if (answer.status !== 303) throw new Error(`an ACS post answered HTTP ${answer.status}, not 303`);
       return performance.now() - begunMs;
     });

@@ -81,17 +81,21 @@ export interface SsoProxyErrorOptions {
   detail?: string;
   /** Overrides the catalog's public text when a more specific, still safe, sentence helps the user. */
   publicMessage?: string;
+  /** A validated URL on a configured app host where the user can start again (the page links "Sign in again"). */
+  retryUrl?: string;
 }
 
 export abstract class SsoProxyError extends Error {
   abstract readonly code: ErrorCode;
   readonly detail: string | undefined;
+  readonly retryUrl: string | undefined;
   readonly #publicMessage: string | undefined;
 
   constructor(message: string, options: SsoProxyErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.detail = options.detail;
+    this.retryUrl = options.retryUrl;
     this.#publicMessage = options.publicMessage;
   }
 

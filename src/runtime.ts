@@ -17,11 +17,19 @@ import type { FactorSet } from './flows/ports.js';
 import { createLoginStarter } from './flows/start-login.js';
 import { createRequestHandler, type Readiness, type RequestHandler } from './http/request-handler.js';
 import { createHttpsRedirect } from './http/https-redirect.js';
+import { signInLink } from './http/logout-responses.js';
 import { respondError } from './http/respond.js';
 import { createRequestObserver } from './http/request-observer.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { strictTransportSecurity, withStrictTransportSecurity } from './http/strict-transport-security.js';
+import {
+  loginBindingCookieName,
+  loginBindingCookieShape,
+  serializeLoginBinding,
+  serializeLoginBindingClear,
+  type LoginBindingCookieShape,
+} from './policy/login-binding-cookie.js';
 import { createReturnUrlPolicy } from './policy/return-url.js';
 import { createRouter } from './policy/route.js';
 import { createClientAddressResolver } from './proxy/client-address.js';
@@ -173,7 +181,14 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   };
 
   const authenticator = createAuthenticator({ tokens, validationFactors, factorsCacheKey });
-  const loginStarter = createLoginStarter({ saml, sealer, acsUrl, forceAuthn: config.saml.forceAuthn });
+  const bindingShape = (host: string): LoginBindingCookieShape => loginBindingCookieShape(config.publicScheme, host, config.pathPrefix, config.saml.loginTimeoutMs);
+  const loginStarter = createLoginStarter({
+    saml,
+    sealer,
+    acsUrl,
+    forceAuthn: config.saml.forceAuthn,
+    bindingCookie: (host, id, nonce) => serializeLoginBinding(bindingShape(host), id, nonce),
+  });
   const access = buildAccessControl(config, {
     logger,
     crowd,
@@ -224,6 +239,8 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       validationFactors,
       sessionDurationSeconds: config.crowd.sessionDurationSeconds,
       looksSealed,
+      bindingCookie: { name: loginBindingCookieName, clear: (host, id) => serializeLoginBindingClear(bindingShape(host), id) },
+      signInUrl: (_host, returnUrl) => signInLink(config.pathPrefix, returnUrl),
       clockSkewMs: config.saml.clockSkewMs,
       requiredAuthnContext: (host) => appByHost.get(host)?.requiredAuthnContext,
       ...(deps.now === undefined ? {} : { now: deps.now }),

@@ -1,9 +1,11 @@
+import { timingSafeEqual } from 'node:crypto';
 import { RelayStateError, SamlConditionsError, SamlReplayError, StoreUnavailableError } from '../errors.js';
 import { serializeCrowdCookie, serializeCrowdCookieClears } from '../policy/crowd-cookie.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import type { AccessEnforcer, RestrictedApp } from './enforce-access-restriction.js';
 import type { IdentityEstablisher } from './establish-identity.js';
 import type { LoginAttempt } from './login-attempt.js';
+import { hashBindingNonce } from './start-login.js';
 import type { CrowdPort, FactorSet, ReplayStorePort, SamlPort, SamlProfile, SessionRecord, SessionStorePort, StateSealerPort } from './ports.js';
 
 export interface LoginCompleterDeps {
@@ -23,6 +25,10 @@ export interface LoginCompleterDeps {
   readonly allowIdpInitiated: boolean;
   readonly validationFactors: (clientIp: string) => FactorSet;
   readonly sessionDurationSeconds: number | undefined;
+  /** The login-binding cookie on `host`: its name, and the Set-Cookie that clears it. */
+  readonly bindingCookie: { readonly name: (id: string) => string; readonly clear: (host: string, id: string) => string };
+  /** `<pathPrefix>/login?return=…` on `host`: where a refused login can start again. */
+  readonly signInUrl: (host: string, returnUrl: string) => string;
   /** Tells whether a RelayState value has the shape of a sealed state (vs. an IdP-initiated RelayState URL). */
   readonly looksSealed: (relayState: string) => boolean;
   /** saml.clockSkewMs: an assertion is accepted this long after its NotOnOrAfter, so it is remembered as used that long too. */
@@ -39,6 +45,8 @@ export interface CompleteLoginInput {
   readonly host: string;
   readonly samlResponse: string;
   readonly relayState: string | undefined;
+  /** The values of the request's cookies of this name (the login-binding cookie). */
+  readonly presentedCookies: (name: string) => readonly string[];
   readonly clientIp: string;
   /** The app of the ACS host. */
   readonly app: RestrictedApp;
@@ -74,7 +82,12 @@ async function recordSession(sessions: SessionStorePort, record: SessionRecord):
 interface Expectation {
   readonly requestId: string | null;
   readonly returnUrl: string;
+  /** The Set-Cookie that clears the login-binding cookie, for a solicited login. */
+  readonly clearBinding: string | undefined;
 }
+
+const NOT_THIS_BROWSER =
+  'This sign-in was not started in this browser, or the browser did not keep the cookie it got when the sign-in started. Please sign in again.';
 
 /**
  * The ACS use case: RelayState → strict SAML validation → single use → Crowd user (identity step) → app access →
@@ -93,7 +106,24 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
           detail: 'return_url_not_allowed',
         });
       }
-      return { requestId: state.requestId, returnUrl };
+      const binding = state.browserBinding;
+      if (binding === undefined) {
+        throw new RelayStateError('the login state carries no browser binding (a login started before an upgrade, or not by this proxy)', {
+          detail: 'browser_binding_missing',
+          publicMessage: NOT_THIS_BROWSER,
+          retryUrl: deps.signInUrl(input.host, returnUrl),
+        });
+      }
+      const presented = input.presentedCookies(deps.bindingCookie.name(binding.id));
+      if (!presented.some((nonce) => sameHash(hashBindingNonce(nonce), binding.nonceHash))) {
+        throw new RelayStateError(
+          presented.length === 0
+            ? `the browser posting this SAML response does not hold the cookie of the login it finishes (${deps.bindingCookie.name(binding.id)}): a response obtained elsewhere posted from this browser (login CSRF), a browser that drops SameSite=None cookies, or a login started on another host name`
+            : `the browser's login cookie ${deps.bindingCookie.name(binding.id)} does not match the login state (login CSRF, or a tampered cookie)`,
+          { detail: presented.length === 0 ? 'browser_binding_absent' : 'browser_binding_mismatch', publicMessage: NOT_THIS_BROWSER, retryUrl: deps.signInUrl(input.host, returnUrl) },
+        );
+      }
+      return { requestId: state.requestId, returnUrl, clearBinding: deps.bindingCookie.clear(input.host, binding.id) };
     }
     if (!deps.allowIdpInitiated) {
       throw new RelayStateError(
@@ -103,7 +133,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
     }
     // IdP-initiated: a RelayState, if any, may name a page on a configured host; anything else lands on the start page.
     const returnUrl = (relayState !== '' ? deps.returnUrls.resolve(relayState, input.host) : undefined) ?? deps.startUrl(input.host);
-    return { requestId: null, returnUrl };
+    return { requestId: null, returnUrl, clearBinding: undefined };
   }
 
   return {
@@ -153,6 +183,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
       const cookie = await deps.crowd.getCookieConfig();
       const setCookies = [serializeCrowdCookie(cookie, session.token)];
       if (cookie.domain) setCookies.unshift(serializeCrowdCookieClears(cookie, 'host-only'));
+      if (expected.clearBinding !== undefined) setCookies.push(expected.clearBinding);
 
       return {
         redirectUrl: expected.returnUrl,
@@ -168,3 +199,9 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
 }
 
 export type LoginCompleter = ReturnType<typeof createLoginCompleter>;
+
+function sameHash(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -207,6 +207,14 @@ export interface LoginState {
   readonly requestId: string;
   /** Absolute URL on a configured app host. */
   readonly returnUrl: string;
+  /** The browser that started the login (login CSRF); a logout state has none. */
+  readonly browserBinding?: BrowserBinding;
+}
+
+/** The login-binding cookie's id (in its name) and the SHA-256 of its nonce (base64url). */
+export interface BrowserBinding {
+  readonly id: string;
+  readonly nonceHash: string;
 }
 
 export interface StateSealerPort {

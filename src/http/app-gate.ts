@@ -334,14 +334,14 @@ export function createAppGate(deps: AppGateDeps) {
 
   async function startLogin(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, match: PathMatch, decision: Decision): Promise<void> {
     const host = ctx.host as string;
-    const target = await deps.loginStarter.start(host, loginReturnUrl(req, ctx, app, match), {
+    const started = await deps.loginStarter.start(host, loginReturnUrl(req, ctx, app, match), {
       forceAuthn: decision.forceAuthn,
       authnContext: app.requiredAuthnContext,
     });
     if (decision.why !== 'no-session') {
       logger.info({ reqId: ctx.reqId, host, app: app.name, decision: 'login', reason: decision.why, user: ctx.user }, `signing in again: ${decision.why}`);
     }
-    redirect(res, 302, target);
+    redirect(res, 302, started.redirectUrl, { 'set-cookie': started.setCookie });
   }
 
   return {

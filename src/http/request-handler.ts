@@ -13,6 +13,7 @@ import type { Router } from '../policy/route.js';
 import { serializeSignedOutMarkerClear } from '../policy/signed-out-marker.js';
 import type { ClientAddress, ClientAddressResolver } from '../proxy/client-address.js';
 import { removeConnectionOptions } from '../proxy/connection-options.js';
+import { findCookieValues } from '../proxy/cookie-header.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import type { AppGate } from './app-gate.js';
 import { createCachedReadiness } from './cached-readiness.js';
@@ -125,6 +126,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         host: ctx.host as string,
         samlResponse,
         relayState: form.get('RelayState') ?? undefined,
+        presentedCookies: (name) => findCookieValues(req.headers.cookie, name),
         clientIp: ctx.clientIp,
         app,
         attempt,
@@ -162,9 +164,9 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         const host = ctx.host as string;
         const requested = new URLSearchParams(ctx.query).get('return');
         const returnUrl = (requested === null ? undefined : deps.returnUrls.resolve(requested, host)) ?? deps.returnUrls.absolute(host, app.startPath);
-        const target = await deps.loginStarter.start(host, returnUrl, { authnContext: app.requiredAuthnContext });
+        const started = await deps.loginStarter.start(host, returnUrl, { authnContext: app.requiredAuthnContext });
         // An explicit sign-in ends the pause a logout put on automatic sign-in.
-        redirect(res, 302, target, { 'set-cookie': serializeSignedOutMarkerClear(await deps.cookieConfig()) });
+        redirect(res, 302, started.redirectUrl, { 'set-cookie': [started.setCookie, serializeSignedOutMarkerClear(await deps.cookieConfig())] });
         return;
       }
       case 'health':

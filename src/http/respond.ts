@@ -89,7 +89,8 @@ export function respondError(logger: Logger, error: unknown, req: IncomingMessag
   // A 413 or 408 keeps the connection while the rest of the body is read and discarded (linger-close.ts): closing it
   // at once would let the client's TCP stack drop this answer.
   if (wantsHtml(req)) {
-    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId });
+    const link = failure.retryUrl === undefined ? {} : { link: { href: failure.retryUrl, text: 'Sign in again' } };
+    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId, ...link });
   } else {
     sendJson(res, entry.status, { error: failure.code, reason: entry.reason, message: failure.publicMessage, requestId: fields.reqId });
   }

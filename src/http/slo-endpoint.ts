@@ -10,7 +10,7 @@ import type { LogoutFlow } from '../flows/logout.js';
 import type { CrowdCookieConfig, IncomingSamlMessage } from '../flows/ports.js';
 import type { Logger } from '../observability/logger.js';
 import { findCookieValues } from '../proxy/cookie-header.js';
-import { SIGNED_OUT_MESSAGES, samlMessageResponse, sendPlain, signedOutResponse } from './logout-responses.js';
+import { SIGNED_OUT_MESSAGES, samlMessageResponse, sendPlain, signInLink, signedOutResponse } from './logout-responses.js';
 import { readFormBody, type FormBodyLimits } from './read-form-body.js';
 import { sendPage } from './respond.js';
 
@@ -53,7 +53,7 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
       }
       const sloUrl = `${deps.publicScheme}://${request.host}${deps.pathPrefix}/saml/slo`;
       const outcome = await deps.logout.acceptLogoutMessage(await incoming(req, request.query), sloUrl);
-      const signInHref = `${deps.pathPrefix}/login?return=${encodeURIComponent(`${deps.publicScheme}://${request.host}${app.startPath}`)}`;
+      const signInHref = signInLink(deps.pathPrefix, `${deps.publicScheme}://${request.host}${app.startPath}`);
       const fields = { reqId: request.reqId, host: request.host, app: app.name, event: 'logout' };
 
       if (outcome.kind === 'sp-logout-done') {

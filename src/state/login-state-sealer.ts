@@ -6,6 +6,7 @@ import { RelayStateError } from '../errors.js';
 export interface SealedLoginState {
   readonly requestId: string;
   readonly returnUrl: string;
+  readonly browserBinding?: { readonly id: string; readonly nonceHash: string };
 }
 
 export interface LoginStateSealerOptions {
@@ -37,7 +38,8 @@ export function createLoginStateSealer(options: LoginStateSealerOptions): LoginS
   return {
     async seal(state) {
       const issuedAt = Math.floor(now() / 1000);
-      return new EncryptJWT({ rid: state.requestId, ret: state.returnUrl })
+      const binding = state.browserBinding === undefined ? {} : { bid: state.browserBinding.id, bnh: state.browserBinding.nonceHash };
+      return new EncryptJWT({ rid: state.requestId, ret: state.returnUrl, ...binding })
         .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
         .setAudience(AUDIENCE)
         .setIssuedAt(issuedAt)
@@ -66,11 +68,12 @@ export function createLoginStateSealer(options: LoginStateSealerOptions): LoginS
           { cause: error, detail: expired ? 'relay_state_expired' : 'relay_state_unsealable' },
         );
       }
-      const { rid, ret } = payload;
+      const { rid, ret, bid, bnh } = payload;
       if (typeof rid !== 'string' || typeof ret !== 'string') {
         throw new RelayStateError('the login state lacks its request id or return URL', { detail: 'relay_state_claims' });
       }
-      return { requestId: rid, returnUrl: ret };
+      const browserBinding = typeof bid === 'string' && typeof bnh === 'string' ? { browserBinding: { id: bid, nonceHash: bnh } } : {};
+      return { requestId: rid, returnUrl: ret, ...browserBinding };
     },
   };
 }

@@ -1,6 +1,7 @@
 /** Drives a login at the proxy with SAML Responses signed in the test (for rejection tests and quick logins). */
 import { readDemoKeyPair } from '../../examples/demo/demo-keys.js';
 import { buildSamlResponse, parseAuthnRequest, type SamlResponseOptions } from '../../examples/demo/saml-response.js';
+import { LOGIN_BINDING_COOKIE_PREFIX } from '../../src/policy/login-binding-cookie.js';
 import type { Browser } from './browser.js';
 import { SP_ENTITY_ID, type Stack } from './stack.js';
 
@@ -11,6 +12,8 @@ export interface StartedLogin {
   readonly requestId: string;
   readonly relayState: string;
   readonly acsUrl: string;
+  /** The login-binding cookie the proxy set with the redirect (only this browser can finish the login). */
+  readonly binding: { readonly name: string; readonly value: string };
 }
 
 export async function startLogin(browser: Browser, url: string): Promise<StartedLogin> {
@@ -18,10 +21,19 @@ export async function startLogin(browser: Browser, url: string): Promise<Started
   if (res.status !== 302) throw new Error(`expected a redirect to the IdP, got ${res.status}`);
   const location = new URL(res.headers.location as string);
   const request = parseAuthnRequest(location.searchParams.get('SAMLRequest') as string);
-  return { requestId: request.id, relayState: location.searchParams.get('RelayState') as string, acsUrl: request.acsUrl as string };
+  const bindingPair = (res.headers['set-cookie'] ?? []).map((line) => line.split(';', 1)[0] ?? '').find((pair) => pair.startsWith(LOGIN_BINDING_COOKIE_PREFIX));
+  if (bindingPair === undefined) throw new Error('the login redirect set no login-binding cookie');
+  const [name = '', value = ''] = bindingPair.split('=', 2);
+  return { requestId: request.id, relayState: location.searchParams.get('RelayState') as string, acsUrl: request.acsUrl as string, binding: { name, value } };
 }
 
-export function response(stack: Stack, login: StartedLogin, overrides: Partial<SamlResponseOptions> = {}): string {
+/** `browser` with the login-binding cookie of `login` (as an attacker who stole it, or a test posting from elsewhere). */
+export function holdingBinding(browser: Browser, login: StartedLogin): Browser {
+  browser.setCookie(new URL(login.acsUrl).host, login.binding.name, login.binding.value);
+  return browser;
+}
+
+export function response(stack: Stack, login: Pick<StartedLogin, 'requestId' | 'acsUrl'>, overrides: Partial<SamlResponseOptions> = {}): string {
   const now = Date.now();
   return buildSamlResponse({
     issuer: stack.idp.entityId,

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
 import { parseAuthnRequest, type SamlResponseOptions } from '../../../examples/demo/saml-response.js';
-import { HTML, post, response, startLogin, type StartedLogin } from '../../support/saml-login.js';
+import { HTML, holdingBinding, post, response, startLogin, type StartedLogin } from '../../support/saml-login.js';
 import { HOSTS, startStack } from '../../support/stack.js';
 
 const attackerKeys = readDemoKeyPair('attacker');
@@ -42,7 +42,8 @@ t.test('an assertion is accepted once: a replay gets 403', async (t) => {
   const first = await post(browser, login.acsUrl, { SAMLResponse: saml, RelayState: login.relayState });
   t.equal(first.status, 303);
   t.equal(first.headers.location, `http://${HOSTS.jira}/browse/DEMO-1`);
-  const replay = await post(stack.browser(), login.acsUrl, { SAMLResponse: saml, RelayState: login.relayState });
+  // Posted from a browser that also holds the login-binding cookie: only the replay cache stops it.
+  const replay = await post(holdingBinding(stack.browser(), login), login.acsUrl, { SAMLResponse: saml, RelayState: login.relayState });
   t.equal(replay.status, 403);
   t.ok(stack.logs.some((line) => line.reason === 'saml_replay'));
 });
@@ -70,7 +71,7 @@ t.test('return URLs: only configured hosts, never elsewhere', async (t) => {
     const relayState = new URL(res.headers.location as string).searchParams.get('RelayState') as string;
     const request = parseAuthnRequest(new URL(res.headers.location as string).searchParams.get('SAMLRequest') as string);
     const done = await post(browser, request.acsUrl as string, {
-      SAMLResponse: response(stack, { requestId: request.id, relayState, acsUrl: request.acsUrl as string }),
+      SAMLResponse: response(stack, { requestId: request.id, acsUrl: request.acsUrl as string }),
       RelayState: relayState,
     });
     t.equal(done.status, 303);
@@ -129,7 +130,8 @@ t.test('IdP-initiated (unsolicited) login, when enabled, lands on the app start 
   });
   t.equal(foreign.headers.location, `http://${HOSTS.jira}/secure/Dashboard.jspa`, 'a foreign RelayState is ignored');
 
-  const login = await startLogin(stack.browser(), `http://${HOSTS.jira}/x`);
-  const solicitedWithoutId = await post(stack.browser(), login.acsUrl, { SAMLResponse: response(stack, login, { inResponseTo: undefined }), RelayState: login.relayState });
+  const starter = stack.browser();
+  const login = await startLogin(starter, `http://${HOSTS.jira}/x`);
+  const solicitedWithoutId = await post(starter, login.acsUrl, { SAMLResponse: response(stack, login, { inResponseTo: undefined }), RelayState: login.relayState });
   t.equal(solicitedWithoutId.status, 403, 'a response without InResponseTo is not accepted for a login the proxy started');
 });

@@ -12,7 +12,7 @@ import { readRedirectMessage } from '../../../src/saml/redirect-binding.js';
 import { createStores } from '../../../src/state/create-stores.js';
 import { Browser } from '../../support/browser.js';
 import { redisServerMissing, startRedisServer, type RedisServer, type RedisServerOptions } from '../../support/redis-server.js';
-import { HTML, post, response, startLogin } from '../../support/saml-login.js';
+import { HTML, holdingBinding, post, response, startLogin } from '../../support/saml-login.js';
 import { HOSTS, startStack, type Stack, type StackOptions } from '../../support/stack.js';
 
 interface Cluster {
@@ -83,7 +83,8 @@ t.test('an assertion used on one instance is refused on the other', { skip }, as
   via('b');
   t.equal((await post(browser, login.acsUrl, fields)).status, 303, 'first use, on B');
   via('a');
-  const replay = await post(browser, login.acsUrl, fields);
+  // The success cleared the login-binding cookie; a replay that also stole it is stopped by the shared replay cache.
+  const replay = await post(holdingBinding(browser, login), login.acsUrl, fields);
   t.equal(replay.status, 403, 'replayed to A');
   t.match(replay.body, /already used/);
   t.ok(stack.logs.some((line) => line.reason === 'saml_replay'), 'A logs the replay');
@@ -96,7 +97,7 @@ t.test('one assertion posted to both instances at once: exactly one login', { sk
   const fields = { SAMLResponse: response(stack, login), RelayState: login.relayState };
   const sessionsBefore = stack.crowd.sessions.size;
   const results = await Promise.all(
-    [ports.a, ports.b, ports.a, ports.b].map((port) => post(new Browser(() => port), login.acsUrl, fields).then((res) => res.status)),
+    [ports.a, ports.b, ports.a, ports.b].map((port) => post(holdingBinding(new Browser(() => port), login), login.acsUrl, fields).then((res) => res.status)),
   );
   t.same(results.filter((status) => status === 303).length, 1, 'one 303');
   t.same(results.filter((status) => status === 403).length, 3, 'three 403');

@@ -21,6 +21,8 @@ t.test('tokens, cookies, Authorization, SAMLResponse, RelayState and passwords n
   const autoPost = await browser.submitForm(loginForm, { username: 'alice', password: 'alice-pw' });
   const samlResponse = hiddenField(autoPost.body, 'SAMLResponse');
   const relayState = hiddenField(autoPost.body, 'RelayState');
+  const binding = browser.cookies.find((cookie) => cookie.name.startsWith('crowd_sso_proxy_login_'));
+  if (binding === undefined) throw new Error('the login start set no login-binding cookie');
   const landed = await browser.submitForm(autoPost);
   t.equal(landed.status, 200, 'signed in and forwarded');
   const token = browser.cookies.find((cookie) => cookie.name === 'crowd.token_key')?.value as string;
@@ -32,7 +34,10 @@ t.test('tokens, cookies, Authorization, SAMLResponse, RelayState and passwords n
   });
   t.equal(withCredentials.status, 200);
 
-  const replayed = await post(stack.browser(), stack.acsUrl(HOSTS.echo), { SAMLResponse: samlResponse, RelayState: relayState });
+  // Replayed by someone who also holds the login-binding cookie: the replay cache refuses it.
+  const replayer = stack.browser();
+  replayer.setCookie(HOSTS.echo, binding.name, binding.value);
+  const replayed = await post(replayer, stack.acsUrl(HOSTS.echo), { SAMLResponse: samlResponse, RelayState: relayState });
   t.equal(replayed.status, 403, 'the replayed response is refused');
   const forger = stack.browser();
   const started = await startLogin(forger, `http://${HOSTS.jira}/`);
@@ -52,6 +57,7 @@ t.test('tokens, cookies, Authorization, SAMLResponse, RelayState and passwords n
     'a piece of the SAMLResponse': samlResponse.slice(200, 240),
     'the forged SAMLResponse': forged.slice(100, 140),
     'the RelayState': relayState,
+    "the login-binding cookie's nonce": binding.value,
     'the Authorization header': authorization.slice(6),
     'another cookie': 'session-cookie-value',
     'a query string': 'query-token-value',

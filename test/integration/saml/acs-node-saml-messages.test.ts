@@ -37,6 +37,8 @@ interface Scenario {
   readonly samlResponse: (requestId: string | null) => string;
   readonly errorClass: ErrorClass;
   readonly detail: string;
+  /** A service provider with this saml.requireSignature instead of the default one. */
+  readonly requireSignature?: 'response';
 }
 
 const requestIdOrNone = (requestId: string | null): string | undefined => requestId ?? undefined;
@@ -212,12 +214,26 @@ const scenarios: readonly Scenario[] = [
     errorClass: SamlMalformedError,
     detail: 'timestamp',
   },
+  {
+    name: 'with saml.requireSignature "response", a Response signed by another key is refused though its assertion is validly signed',
+    expectedRequestId: newSamlId(),
+    samlResponse: (id) =>
+      toBase64(signSamlResponseXml(goodResponseXml(requestIdOrNone(id), { sign: 'assertion' }), 'response', attackerKeys.keyPem, attackerKeys.certPem)),
+    errorClass: SamlSignatureError,
+    detail: 'response_signature',
+    requireSignature: 'response',
+  },
 ];
+const responseSignedSp = await createTestSp({ requireSignature: 'response' });
 
 for (const scenario of scenarios) {
   t.test(scenario.name, async (t) => {
     const error = await refusal(
-      sp.validateResponse({ samlResponse: scenario.samlResponse(scenario.expectedRequestId), acsUrl: ACS_URL, expectedRequestId: scenario.expectedRequestId }),
+      (scenario.requireSignature === undefined ? sp : responseSignedSp).validateResponse({
+        samlResponse: scenario.samlResponse(scenario.expectedRequestId),
+        acsUrl: ACS_URL,
+        expectedRequestId: scenario.expectedRequestId,
+      }),
     );
     t.type(error, scenario.errorClass);
     t.equal(error.detail, scenario.detail);

@@ -16,6 +16,15 @@ t.test('a sealed state opens on any instance with the same secret', async (t) =>
   t.same(await b.open(sealed), state);
 });
 
+t.test('the browser binding travels sealed with a login state, and a logout state has none', async (t) => {
+  const sealer = createLoginStateSealer({ secret, ttlMs: 600_000 });
+  const login = { ...state, browserBinding: { id: 'AbCdEfGhIjKl', nonceHash: 'x'.repeat(43) } };
+  const sealed = await sealer.seal(login);
+  t.ok(sealed.length < 800, `RelayState stays short (${sealed.length} chars; some IdPs cap it)`);
+  t.same(await sealer.open(sealed), login);
+  t.notOk('browserBinding' in (await sealer.open(await sealer.seal(state))));
+});
+
 t.test('expired, tampered and foreign states are refused', async (t) => {
   const clock = { now: 1_700_000_000_000 };
   const sealer = createLoginStateSealer({ secret, ttlMs: 600_000, now: () => clock.now });
