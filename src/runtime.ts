@@ -211,6 +211,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     publicScheme: config.publicScheme,
     listenerProto: deps.listenerProto,
     formLimits: { maxBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
+    pathPrefix: config.pathPrefix,
     router: createRouter(config.apps, config.pathPrefix),
     returnUrls,
     resolveClient: createClientAddressResolver(config.trustedProxies),

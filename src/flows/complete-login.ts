@@ -139,6 +139,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
   return {
     async complete(input: CompleteLoginInput): Promise<CompletedLogin> {
       const expected = await expectation(input);
+      input.attempt.returnUrl = expected.returnUrl;
       const profile = await deps.saml.validateResponse({
         samlResponse: input.samlResponse,
         acsUrl: deps.acsUrl(input.host),

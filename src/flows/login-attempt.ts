@@ -22,6 +22,8 @@ export class LoginAttempt {
   /** Problems that did not stop the login (e.g. a refused profile update). */
   warnings: string[];
   unsolicited: boolean | undefined;
+  /** Where the login returns to (validated), once the RelayState was read. */
+  returnUrl: string | undefined;
 
   constructor() {
     this.idp = undefined;
@@ -36,5 +38,6 @@ export class LoginAttempt {
     this.groupsNotFound = [];
     this.warnings = [];
     this.unsolicited = undefined;
+    this.returnUrl = undefined;
   }
 }

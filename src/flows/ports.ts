@@ -141,8 +141,6 @@ export interface SamlPort {
    * Throws SamlMalformedError, SamlSignatureError, SamlConditionsError, IdpStatusError.
    */
   validateResponse(options: { samlResponse: string; acsUrl: string; expectedRequestId: string | null }): Promise<SamlProfile>;
-  /** SP metadata XML listing one AssertionConsumerService per ACS URL. */
-  metadataXml(acsUrls: readonly string[]): string;
   /** Throws IdpUnavailableError when the IdP metadata could not be loaded. */
   checkReady(): Promise<void>;
   /** A LogoutRequest for one SAML session, signed; `binding: 'none'` (with the reason) when single logout is not possible. */

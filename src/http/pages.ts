@@ -6,6 +6,8 @@ export interface PageContent {
   readonly requestId: string;
   /** Optional link (e.g. "Sign in again") — already validated by the caller. */
   readonly link?: { readonly href: string; readonly text: string };
+  /** One more sentence after the message (e.g. who the user is signed in as). */
+  readonly note?: string;
 }
 
 const TITLES: Readonly<Record<PageName | 'signed-out' | 'not-found', string>> = {
@@ -47,7 +49,7 @@ export function renderPage(page: PageName | 'signed-out' | 'not-found', content:
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#172b4d;margin:0}main{max-width:36rem;margin:10vh auto;background:#fff;padding:2rem;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15)}h1{font-size:1.4rem;margin-top:0}.ref{color:#5e6c84;font-size:.85rem}a{color:#0052cc}</style>
-</head><body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(content.message)}</p>${hint ? `<p>${escapeHtml(hint)}</p>` : ''}${link}
+</head><body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(content.message)}</p>${content.note ? `<p>${escapeHtml(content.note)}</p>` : ''}${hint ? `<p>${escapeHtml(hint)}</p>` : ''}${link}
 <p class="ref">Reference: <code>${escapeHtml(content.requestId)}</code> · HTTP ${content.status}</p></main></body></html>
 `;
 }

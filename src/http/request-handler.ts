@@ -22,7 +22,8 @@ import { lingerAfterAnswer } from './linger-close.js';
 import { readFormBody, type FormBodyLimits } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
 import type { AccessFacts, RequestObserver } from './request-observer.js';
-import { redirect, respondError, sendJson, sendPage } from './respond.js';
+import { signInLink } from './logout-responses.js';
+import { redirect, respondError, sendJson, sendPage, type PageExtras } from './respond.js';
 import type { SloEndpoint } from './slo-endpoint.js';
 
 export interface Readiness {
@@ -34,6 +35,8 @@ export interface RequestHandlerDeps {
   readonly logger: Logger;
   readonly publicScheme: 'http' | 'https';
   readonly listenerProto: 'http' | 'https';
+  /** Prefix of the proxy's own endpoints (`/_sso`). */
+  readonly pathPrefix: string;
   /** saml.acsMaxBytes and saml.bodyTimeoutSeconds. */
   readonly formLimits: FormBodyLimits;
   readonly router: Router;
@@ -52,6 +55,9 @@ export interface RequestHandlerDeps {
   /** Access log line, request metrics, login counters. */
   readonly observer: RequestObserver;
 }
+
+/** Refusals of a signed-in person that another IdP account may not get. */
+const DEAD_ENDS: ReadonlySet<string> = new Set(['ERR_IDENTITY', 'ERR_IDENTITY_AMBIGUOUS', 'ERR_ACCESS_DENIED']);
 
 /** How old the app hosts' `/_sso/ready` answer may be. */
 const READINESS_MAX_AGE_MS = 5_000;
@@ -102,9 +108,24 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
   const { logger, router, observer } = deps;
   const appHostReadiness = createCachedReadiness(deps.readiness, READINESS_MAX_AGE_MS);
 
-  function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+  function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, extras: PageExtras = wayOut(error, ctx)): void {
     if (ctx.isLogin) observer.loginFailed(error);
-    respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name });
+    respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name }, extras);
+  }
+
+  /**
+   * The No account, Account deactivated, Access denied and Not unique pages say who the person is signed in as and
+   * offer to sign in as someone else (ForceAuthn at the IdP), so a wrong IdP account is not a dead end until the IdP
+   * session expires. `signedInAs` is the IdP's NameID at the ACS, the Crowd user on an app page.
+   */
+  function wayOut(error: unknown, ctx: RequestContext, signedInAs = ctx.user, returnUrl?: string): PageExtras {
+    if (!isSsoProxyError(error) || !DEAD_ENDS.has(error.code) || error.detail === 'emergency_access_refused') return {};
+    if (signedInAs === undefined || ctx.host === undefined) return {};
+    const target = returnUrl ?? deps.returnUrls.absolute(ctx.host, ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`);
+    return {
+      note: `Your identity provider signed you in as "${signedInAs}". If that is not the account you meant to use, sign in as someone else.`,
+      link: { href: `${signInLink(deps.pathPrefix, target)}&reauth=1`, text: 'Sign in as someone else' },
+    };
   }
 
   async function acs(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, app: AppConfig): Promise<void> {
@@ -132,9 +153,10 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         attempt,
       });
     } catch (error) {
-      // One audit event per attempt, failures included; the responder then logs the cause chain and answers.
+      // One audit event per attempt, failures included; then the cause chain is logged and the page answers.
       logLoginAttempt(logger, audit, attempt, error);
-      throw error;
+      fail(error, req, res, ctx, wayOut(error, ctx, attempt.nameId, attempt.returnUrl ?? deps.returnUrls.absolute(ctx.host as string, app.startPath)));
+      return;
     }
     ctx.user = login.username;
     observer.loginSucceeded();
@@ -164,7 +186,9 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         const host = ctx.host as string;
         const requested = new URLSearchParams(ctx.query).get('return');
         const returnUrl = (requested === null ? undefined : deps.returnUrls.resolve(requested, host)) ?? deps.returnUrls.absolute(host, app.startPath);
-        const started = await deps.loginStarter.start(host, returnUrl, { authnContext: app.requiredAuthnContext });
+        // reauth=1: "Sign in as someone else" on a dead-end page; the IdP asks for credentials again.
+        const forceAuthn = new URLSearchParams(ctx.query).get('reauth') === '1';
+        const started = await deps.loginStarter.start(host, returnUrl, { authnContext: app.requiredAuthnContext, forceAuthn });
         // An explicit sign-in ends the pause a logout put on automatic sign-in.
         redirect(res, 302, started.redirectUrl, { 'set-cookie': [started.setCookie, serializeSignedOutMarkerClear(await deps.cookieConfig())] });
         return;

@@ -63,7 +63,10 @@ function causes(error: unknown): string[] {
  * The one place errors become responses and log lines: the page (or JSON) shows plain words and the
  * request id; the log has the code, reason, detail and cause chain.
  */
-export function respondError(logger: Logger, error: unknown, req: IncomingMessage, res: ServerResponse, fields: ErrorLogFields): void {
+/** What a page may add for this person: who they are signed in as, and a way out (already validated URLs). */
+export type PageExtras = Pick<PageContent, 'note' | 'link'>;
+
+export function respondError(logger: Logger, error: unknown, req: IncomingMessage, res: ServerResponse, fields: ErrorLogFields, extras: PageExtras = {}): void {
   const failure: SsoProxyError = isSsoProxyError(error)
     ? error
     : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
@@ -89,8 +92,8 @@ export function respondError(logger: Logger, error: unknown, req: IncomingMessag
   // A 413 or 408 keeps the connection while the rest of the body is read and discarded (linger-close.ts): closing it
   // at once would let the client's TCP stack drop this answer.
   if (wantsHtml(req)) {
-    const link = failure.retryUrl === undefined ? {} : { link: { href: failure.retryUrl, text: 'Sign in again' } };
-    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId, ...link });
+    const link = extras.link ?? (failure.retryUrl === undefined ? undefined : { href: failure.retryUrl, text: 'Sign in again' });
+    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId, ...(link === undefined ? {} : { link }), ...(extras.note === undefined ? {} : { note: extras.note }) });
   } else {
     sendJson(res, entry.status, { error: failure.code, reason: entry.reason, message: failure.publicMessage, requestId: fields.reqId });
   }

@@ -1,6 +1,6 @@
 /**
  * The SAML service provider (satisfies the flows' SamlPort): AuthnRequests, strict ACS
- * validation on top of node-saml, SP metadata. The IdP metadata is loaded once at creation.
+ * validation on top of node-saml. The IdP metadata is loaded once at creation.
  *
  * Validation order: strict decoding and parsing (size, base64, UTF-8, no DTD), the envelope
  * (Status, exactly one plain Assertion), node-saml (signature by a pinned certificate, its own
@@ -18,7 +18,6 @@ import { buildLoginRedirectUrl, type LoginRequestOptions } from './login-request
 import { mapNodeSamlError } from './node-saml-error.js';
 import { checkResponseEnvelope } from './response-envelope.js';
 import { checkSignaturePresence, requiresAssertionSignature, requiresResponseSignature } from './signature-requirement.js';
-import { buildSpMetadataXml } from './sp-metadata.js';
 import { parseStrictXml } from './strict-xml.js';
 import {
   createSingleLogout,
@@ -63,7 +62,6 @@ export interface ServiceProvider {
   createLogoutResponse(options: LogoutResponseOptions): Promise<OutgoingSamlMessage>;
   /** A LogoutRequest or LogoutResponse that arrived at `sloUrl`, signature required. */
   readLogoutMessage(message: IncomingSamlMessage, sloUrl: string): Promise<ReadLogoutMessage>;
-  metadataXml(acsUrls: readonly string[]): string;
   checkReady(): Promise<void>;
   close(): Promise<void>;
 }
@@ -158,15 +156,6 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
     createLogoutRequest: async (options) => singleLogout.createLogoutRequest(options),
     createLogoutResponse: async (options) => singleLogout.createLogoutResponse(options),
     readLogoutMessage: async (message, sloUrl) => singleLogout.readLogoutMessage(message, sloUrl),
-    metadataXml: (acsUrls) =>
-      buildSpMetadataXml({
-        spEntityId: config.spEntityId,
-        nameIdFormat: config.nameIdFormat,
-        spCertificate: config.spCertificate,
-        signAuthnRequests: signingKey !== undefined,
-        wantAssertionsSigned: requiresAssertionSignature(config.requireSignature),
-        acsUrls,
-      }),
     // The metadata was loaded at creation; a failed load never yields a service provider.
     checkReady: async () => {},
     close: async () => {
