@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { crowdConfig as sharedCrowdConfig } from '../../support/crowd-config.js';
+import { startScriptedCrowd } from '../../support/scripted-crowd.js';
 import type { CrowdConfig } from '../../../src/config/runtime-config.js';
 import { createCrowdClient, type CrowdCallReport, type CrowdClient } from '../../../src/crowd/crowd-client.js';
 import { createTokenValidator } from '../../../src/crowd/token-cache.js';
@@ -21,19 +22,6 @@ function reportingClient(t: Test, baseUrl: string, overrides: Partial<CrowdConfi
   const client = createCrowdClient(crowdConfig(baseUrl, overrides), { onCall: (report) => reports.push(report) });
   t.teardown(() => client.close());
   return { client, reports };
-}
-
-async function scriptedCrowd(t: Test, status: number, contentType: string, body: string): Promise<string> {
-  const server = createServer((_req, res) => {
-    res.writeHead(status, { 'content-type': contentType });
-    res.end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/crowd`;
 }
 
 t.test('every call is reported once with its endpoint label (never a token or a name) and how it ended', async (t) => {
@@ -70,10 +58,10 @@ t.test('every call is reported once with its endpoint label (never a token or a 
 
 t.test('server errors, answers that are not Crowd, and an unreachable Crowd', async (t) => {
   const cases: [string, string, string][] = [
-    ['HTTP 500', await scriptedCrowd(t, 500, 'text/html', '<h1>Internal Server Error</h1>'), 'server_error'],
-    ['HTTP 503 with broken JSON', await scriptedCrowd(t, 503, 'application/json', '{'), 'server_error'],
-    ['HTTP 200 with broken JSON', await scriptedCrowd(t, 200, 'application/json', '{"name":'), 'invalid_response'],
-    ['HTTP 403 without a reason (address not allowed)', await scriptedCrowd(t, 403, 'text/plain', 'Forbidden'), 'rejected'],
+    ['HTTP 500', await startScriptedCrowd(t, 500, 'text/html', '<h1>Internal Server Error</h1>'), 'server_error'],
+    ['HTTP 503 with broken JSON', await startScriptedCrowd(t, 503, 'application/json', '{'), 'server_error'],
+    ['HTTP 200 with broken JSON', await startScriptedCrowd(t, 200, 'application/json', '{"name":'), 'invalid_response'],
+    ['HTTP 403 without a reason (address not allowed)', await startScriptedCrowd(t, 403, 'text/plain', 'Forbidden'), 'rejected'],
   ];
   const closed = createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

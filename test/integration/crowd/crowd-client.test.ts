@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { crowdConfig as sharedCrowdConfig } from '../../support/crowd-config.js';
+import { startScriptedCrowd } from '../../support/scripted-crowd.js';
 import type { CrowdConfig } from '../../../src/config/runtime-config.js';
 import { createCrowdClient, type CrowdClient } from '../../../src/crowd/crowd-client.js';
 import {
@@ -46,20 +47,6 @@ async function setup(t: Test, options: FakeCrowdOptions = {}, overrides: Partial
     await fake.close();
   });
   return { fake, client, clock };
-}
-
-/** A real HTTP server on 127.0.0.1 answering every request with one fixed reply (for replies the fake never gives). */
-async function startScriptedCrowd(t: Test, status: number, contentType: string, body: string): Promise<string> {
-  const server = createServer((_req, res) => {
-    res.writeHead(status, { 'content-type': contentType });
-    res.end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/crowd`;
 }
 
 function scriptedClient(t: Test, baseUrl: string): CrowdClient {
