@@ -1,10 +1,10 @@
 /** Shared setup for the SAML tests: a strict SamlConfig, the demo keys, and good response options. */
 import { DOMParser, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
-import type { SamlConfig } from '../../../src/config/runtime-config.js';
-import { isSsoProxyError, type SsoProxyError } from '../../../src/errors.js';
-import { createServiceProvider, type ServiceProvider, type ServiceProviderDeps } from '../../../src/saml/service-provider.js';
-import { readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
-import { buildSamlResponse, buildSamlResponseXml, newSamlId, type SamlResponseOptions } from '../../../examples/demo/saml-response.js';
+import type { SamlConfig } from '../../src/config/runtime-config.js';
+import { isSsoProxyError, type SsoProxyError } from '../../src/errors.js';
+import { createServiceProvider, type ServiceProvider, type ServiceProviderDeps } from '../../src/saml/service-provider.js';
+import { readDemoKeyPair } from '../../examples/demo/demo-keys.js';
+import { buildSamlResponse, buildSamlResponseXml, newSamlId, type SamlResponseOptions } from '../../examples/demo/saml-response.js';
 
 export const IDP_ENTITY_ID = 'https://idp.example.test/saml/metadata';
 export const SP_ENTITY_ID = 'https://sso.example.test/saml';

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { IdpStatusError, SamlConditionsError } from '../../../src/errors.js';
 import type { ServiceProvider } from '../../../src/saml/service-provider.js';
-import { ACS_URL, CLOCK_SKEW_MS, IDP_ENTITY_ID, OTHER_ACS_URL, createTestSp, goodResponse, newSamlId, refusal } from './saml-test-kit.js';
+import { ACS_URL, CLOCK_SKEW_MS, IDP_ENTITY_ID, OTHER_ACS_URL, createTestSp, goodResponse, newSamlId, refusal } from '../../support/saml-test-kit.js';
 
 const MINUTE_MS = 60_000;
 const at = (offsetMs: number): Date => new Date(Date.now() + offsetMs);

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { SamlMalformedError } from '../../../src/errors.js';
 import { SAML_URI } from '../../../src/saml/saml-uris.js';
-import { ACS_URL, createTestSp, elementsByName, goodResponse, goodResponseXml, mutateXml, newSamlId, only, refusal, toBase64 } from './saml-test-kit.js';
+import { ACS_URL, createTestSp, elementsByName, goodResponse, goodResponseXml, mutateXml, newSamlId, only, refusal, toBase64 } from '../../support/saml-test-kit.js';
 
 const sp = await createTestSp();
 

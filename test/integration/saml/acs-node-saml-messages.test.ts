@@ -23,7 +23,7 @@ import {
   only,
   refusal,
   toBase64,
-} from './saml-test-kit.js';
+} from '../../support/saml-test-kit.js';
 
 const sp = await createTestSp();
 const seen = new Set<string>();

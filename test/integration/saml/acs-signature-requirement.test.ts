@@ -7,7 +7,7 @@ import t from 'tap';
 import { SamlSignatureError } from '../../../src/errors.js';
 import type { SignatureRequirement } from '../../../src/config/runtime-config.js';
 import { signSamlResponseXml } from '../../../examples/demo/saml-response.js';
-import { ACS_URL, attackerKeys, createTestSp, goodResponse, goodResponseXml, idpKeys, newSamlId, refusal, toBase64 } from './saml-test-kit.js';
+import { ACS_URL, attackerKeys, createTestSp, goodResponse, goodResponseXml, idpKeys, newSamlId, refusal, toBase64 } from '../../support/saml-test-kit.js';
 
 type Placement = 'assertion' | 'response' | 'both';
 

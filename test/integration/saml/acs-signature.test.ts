@@ -26,7 +26,7 @@ import {
   spKeys,
   SSO_URL,
   toBase64,
-} from './saml-test-kit.js';
+} from '../../support/saml-test-kit.js';
 
 // The flows use the service provider through SamlPort: the compiler checks that it fits.
 const sp = (await createTestSp()) satisfies SamlPort;

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { startDemoIdp, type DemoUser } from '../../../examples/demo/demo-idp.js';
 import type { ServiceProvider } from '../../../src/saml/service-provider.js';
-import { ACS_URL, OTHER_ACS_URL, createTestSp, idpKeys, newSamlId } from './saml-test-kit.js';
+import { ACS_URL, OTHER_ACS_URL, createTestSp, idpKeys, newSamlId } from '../../support/saml-test-kit.js';
 
 const alice: DemoUser = { username: 'alice', password: 'alice-secret', email: 'alice@example.test', firstName: 'Alice', lastName: 'Liddell', groups: ['jira-users'] };
 const mallory: DemoUser = { username: 'mallory<b>', password: 'x', email: 'm@example.test', firstName: '"Mal"', lastName: '<script>', groups: [] };

@@ -9,7 +9,7 @@ import t from 'tap';
 import { SamlSignatureError } from '../../../src/errors.js';
 import { createLazyServiceProvider, type IdpMetadataRefresh } from '../../../src/saml/lazy-service-provider.js';
 import { SAML_URI } from '../../../src/saml/saml-uris.js';
-import { ACS_URL, attackerKeys, goodResponse, idpKeys, newSamlId, refusal, samlConfig } from './saml-test-kit.js';
+import { ACS_URL, attackerKeys, goodResponse, idpKeys, newSamlId, refusal, samlConfig } from '../../support/saml-test-kit.js';
 
 const IDP = 'https://idp.example.test/saml/metadata';
 /** A second key pair, standing for the IdP's next signing key. */

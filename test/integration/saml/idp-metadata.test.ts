@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { IdpUnavailableError } from '../../../src/errors.js';
 import { loadIdpMetadata, parseIdpMetadata } from '../../../src/saml/idp-metadata.js';
 import { SAML_URI } from '../../../src/saml/saml-uris.js';
-import { ACS_URL, attackerKeys, createTestSp, goodResponse, idpKeys, newSamlId, refusal, samlConfig } from './saml-test-kit.js';
+import { ACS_URL, attackerKeys, createTestSp, goodResponse, idpKeys, newSamlId, refusal, samlConfig } from '../../support/saml-test-kit.js';
 
 const IDP = 'https://idp.example.test/saml/metadata';
 const bareCert = (pem: string): string => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');

@@ -4,7 +4,7 @@ import { inflateRawSync } from 'node:zlib';
 import t from 'tap';
 import { ConfigError } from '../../../src/errors.js';
 import { parseAuthnRequest } from '../../../examples/demo/saml-response.js';
-import { ACS_URL, SP_ENTITY_ID, SSO_URL, attackerKeys, createTestSp, newSamlId, spKeys } from './saml-test-kit.js';
+import { ACS_URL, SP_ENTITY_ID, SSO_URL, attackerKeys, createTestSp, newSamlId, spKeys } from '../../support/saml-test-kit.js';
 
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 

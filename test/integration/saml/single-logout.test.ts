@@ -9,7 +9,7 @@ import { logoutRequestXml, logoutResponseXml } from '../../../src/saml/logout-me
 import { buildRedirectUrl, deflateSamlMessage, readRedirectMessage } from '../../../src/saml/redirect-binding.js';
 import { signRoot } from '../../../src/saml/signed-xml.js';
 import type { IncomingSamlMessage } from '../../../src/saml/single-logout.js';
-import { attackerKeys, createTestSp, IDP_ENTITY_ID, idpKeys, newSamlId, refusal, SP_ENTITY_ID, spKeys } from './saml-test-kit.js';
+import { attackerKeys, createTestSp, IDP_ENTITY_ID, idpKeys, newSamlId, refusal, SP_ENTITY_ID, spKeys } from '../../support/saml-test-kit.js';
 
 const IDP_SLO = 'https://idp.example.test/saml/slo';
 const SP_SLO = 'https://jira.example.test/_sso/saml/slo';

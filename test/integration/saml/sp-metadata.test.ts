@@ -12,7 +12,7 @@ import type { RuntimeConfig } from '../../../src/config/runtime-config.js';
 import { ConfigError } from '../../../src/errors.js';
 import { renderSpMetadata } from '../../../src/runtime.js';
 import { SAML_URI } from '../../../src/saml/saml-uris.js';
-import { ACS_URL, IDP_ENTITY_ID, OTHER_ACS_URL, SP_ENTITY_ID, SSO_URL, idpKeys, spKeys } from './saml-test-kit.js';
+import { ACS_URL, IDP_ENTITY_ID, OTHER_ACS_URL, SP_ENTITY_ID, SSO_URL, idpKeys, spKeys } from '../../support/saml-test-kit.js';
 
 const golden = readFileSync(new URL('../../fixtures/saml/sp-metadata.golden.xml', import.meta.url), 'utf8');
 
