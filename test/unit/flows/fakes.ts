@@ -335,10 +335,6 @@ export class FakeSaml implements SamlPort {
     return { ...answer, inResponseTo: options.expectedRequestId ?? undefined };
   }
 
-  metadataXml(acsUrls: readonly string[]): string {
-    return `<EntityDescriptor>${acsUrls.join(' ')}</EntityDescriptor>`;
-  }
-
   async checkReady(): Promise<void> {}
 
   async createLogoutRequest(options: LogoutRequestOptions): Promise<OutgoingSamlMessage> {
