@@ -5,6 +5,7 @@ import type { RestrictedApp } from '../../../src/flows/enforce-access-restrictio
 import { LoginAttempt } from '../../../src/flows/login-attempt.js';
 import type { FactorSet, SamlProfile, SessionRecord } from '../../../src/flows/ports.js';
 import { hashBindingNonce } from '../../../src/flows/start-login.js';
+import { createSessionJudge } from '../../../src/flows/judge-session.js';
 import { createReturnUrlPolicy } from '../../../src/policy/return-url.js';
 import { crowdUser, FakeCrowd, FakeReplayStore, FakeSaml, FakeSealer, FakeSessionStore, looksSealed, samlProfile } from './fakes.js';
 
@@ -19,13 +20,16 @@ interface Options {
   readonly allowIdpInitiated?: boolean;
   readonly requiredAuthnContext?: Readonly<Record<string, readonly string[]>>;
   readonly idpGroups?: readonly string[];
+  /** The proxy's clock, shared with the session store (which forgets records at their expiresAtMs). */
+  readonly clock?: { now: number };
 }
 
 function setup(options: Options = {}) {
   const saml = new FakeSaml();
   const sealer = new FakeSealer();
   const replay = new FakeReplayStore();
-  const sessions = new FakeSessionStore();
+  const clock = options.clock;
+  const sessions = new FakeSessionStore(clock === undefined ? undefined : () => clock.now);
   const crowd = new FakeCrowd();
   const established: { nameId: string }[] = [];
   const accessChecks: { app: RestrictedApp; username: string; idpGroups: readonly string[] }[] = [];
@@ -66,7 +70,7 @@ function setup(options: Options = {}) {
       const classRefs = options.requiredAuthnContext?.[host];
       return classRefs === undefined ? undefined : { classRefs };
     },
-    now: () => NOW,
+    now: () => clock?.now ?? NOW,
   };
   crowd.addUser(crowdUser('alice'));
   const completer = createLoginCompleter(deps);
@@ -373,3 +377,42 @@ t.test('Crowd failing to create the session propagates; nothing is recorded', as
   await refusal(fake.completer.complete(input()), CrowdUnavailableError);
   t.equal(fake.sessions.records.size, 0);
 });
+
+/*
+ * The record of a login expires from the store at expiresAtMs: the IdP's SessionNotOnOrAfter, else 24 hours. The
+ * session judge treats a missing record as a session the proxy did not create, which is valid unless
+ * saml.requireSsoSession is on. So the very instant that should make the session `expired` removes the evidence,
+ * and saml.maxSessionAgeSeconds beyond 24 hours is never reached.
+ */
+t.test(
+  "a login's record outlives the limits it carries: SessionNotOnOrAfter passed means expired, not unknown",
+  { todo: 'the record expires at SessionNotOnOrAfter, so the judge finds none and calls the session valid' },
+  async (t) => {
+    const clock = { now: NOW };
+    const fake = setup({ allowIdpInitiated: true, clock });
+    respond(fake, { sessionNotOnOrAfterMs: NOW + 600_000 });
+    const done = await fake.completer.complete(input());
+    const judge = createSessionJudge({ sessions: fake.sessions, cacheTtlMs: 0, maxEntries: 10, now: () => clock.now });
+    const limits = { maxSessionAgeMs: undefined, requireRecord: false, requiredClassRefs: undefined };
+    t.equal(await judge.judge(done.token, limits), 'valid', 'before SessionNotOnOrAfter');
+    clock.now = NOW + 601_000;
+    t.equal(await judge.judge(done.token, limits), 'expired', 'after it, while Crowd still knows the session');
+  },
+);
+
+t.test(
+  'saml.maxSessionAgeSeconds longer than a day is enforced for a login without SessionNotOnOrAfter',
+  { todo: 'the record is kept 24 hours only; after that the session is judged without it, and valid' },
+  async (t) => {
+    const clock = { now: NOW };
+    const fake = setup({ allowIdpInitiated: true, clock });
+    respond(fake);
+    const done = await fake.completer.complete(input());
+    const judge = createSessionJudge({ sessions: fake.sessions, cacheTtlMs: 0, maxEntries: 10, now: () => clock.now });
+    const limits = { maxSessionAgeMs: 48 * 3_600_000, requireRecord: false, requiredClassRefs: undefined };
+    clock.now = NOW + 47 * 3_600_000;
+    t.equal(await judge.judge(done.token, limits), 'valid');
+    clock.now = NOW + 49 * 3_600_000;
+    t.equal(await judge.judge(done.token, limits), 'too-old');
+  },
+);

@@ -237,14 +237,23 @@ export class FakeCrowdGroups implements CrowdGroupsPort {
   }
 }
 
-/** Session records in a map; `unavailable` makes every call throw StoreUnavailableError (Redis down). */
+/**
+ * Session records in a map; `unavailable` makes every call throw StoreUnavailableError (Redis down). Given a clock,
+ * it forgets a record at its `expiresAtMs`, as the memory and Redis stores do.
+ */
 export class FakeSessionStore implements SessionStorePort {
   readonly records = new Map<string, SessionRecord>();
   readonly reads: string[] = [];
   unavailable = false;
 
+  constructor(private readonly now?: () => number) {}
+
   private check(): void {
     if (this.unavailable) throw new StoreUnavailableError('the store does not answer');
+  }
+
+  private live(record: SessionRecord | undefined): SessionRecord | undefined {
+    return record !== undefined && (this.now === undefined || record.expiresAtMs > this.now()) ? record : undefined;
   }
 
   async record(session: SessionRecord): Promise<void> {
@@ -255,12 +264,13 @@ export class FakeSessionStore implements SessionStorePort {
   async get(token: string): Promise<SessionRecord | undefined> {
     this.reads.push(token);
     this.check();
-    return this.records.get(token);
+    return this.live(this.records.get(token));
   }
 
   async findTokens(issuer: string, nameId: string, sessionIndex: string | undefined): Promise<string[]> {
     this.check();
     return [...this.records.values()]
+      .filter((record) => this.live(record) !== undefined)
       .filter((record) => record.issuer === issuer && record.nameId === nameId && (sessionIndex === undefined || record.sessionIndex === sessionIndex))
       .map((record) => record.token);
   }
