@@ -6,8 +6,9 @@ import { LoginAttempt } from '../../../src/flows/login-attempt.js';
 import type { FactorSet, SamlProfile, SessionRecord } from '../../../src/flows/ports.js';
 import { hashBindingNonce } from '../../../src/flows/start-login.js';
 import { createSessionJudge } from '../../../src/flows/judge-session.js';
+import { createLogoutFlow } from '../../../src/flows/logout.js';
 import { createReturnUrlPolicy } from '../../../src/policy/return-url.js';
-import { crowdUser, FakeCrowd, FakeReplayStore, FakeSaml, FakeSealer, FakeSessionStore, looksSealed, samlProfile } from './fakes.js';
+import { crowdUser, FakeCrowd, FakeReplayStore, FakeSaml, FakeSealer, FakeSessionStore, FakeTokens, looksSealed, samlProfile } from './fakes.js';
 
 const JIRA = 'jira.example.com';
 const WIKI = 'wiki.example.com';
@@ -414,5 +415,42 @@ t.test(
     t.equal(await judge.judge(done.token, limits), 'valid');
     clock.now = NOW + 49 * 3_600_000;
     t.equal(await judge.judge(done.token, limits), 'too-old');
+  },
+);
+
+t.test(
+  "an IdP's LogoutRequest a day after the login still finds the session Crowd keeps alive",
+  { todo: 'without SessionNotOnOrAfter the record is kept 24 hours only, although Crowd sessions live as long as they are used' },
+  async (t) => {
+    const clock = { now: NOW };
+    const fake = setup({ allowIdpInitiated: true, clock });
+    respond(fake, { sessionIndex: '_idx-1' });
+    const done = await fake.completer.complete(input());
+    const logout = createLogoutFlow({
+      crowd: fake.crowd,
+      tokens: new FakeTokens(),
+      sessions: fake.sessions,
+      replay: fake.replay,
+      saml: fake.saml,
+      sealer: fake.sealer,
+      onSessionEnded: () => {},
+      announceEnded: async () => {},
+      suppressLoginMs: 0,
+    });
+    fake.saml.logoutMessages.set('logout', {
+      kind: 'request',
+      id: '_idp-logout',
+      issuer: 'https://idp.example.com',
+      nameId: 'alice',
+      nameIdFormat: undefined,
+      sessionIndexes: ['_idx-1'],
+      expiresAtMs: NOW + 30 * 3_600_000,
+      relayState: undefined,
+    });
+    clock.now = NOW + 25 * 3_600_000;
+    t.ok(fake.crowd.sessions.has(done.token), 'Crowd still has the session (used every day)');
+    const outcome = await logout.acceptLogoutMessage({ binding: 'redirect', rawQuery: 'logout' }, 'slo');
+    t.same(outcome.kind === 'idp-logout' ? outcome.ended.tokens : undefined, [done.token]);
+    t.notOk(fake.crowd.sessions.has(done.token), 'ended at Crowd');
   },
 );
