@@ -20,7 +20,7 @@ export interface LoginCostOptions {
 
 export interface LoginCostResult {
   readonly logins: number;
-  /** Proxy CPU per started login (AuthnRequest + sealed RelayState). */
+  /** Proxy CPU per started login (the login-start page, then the AuthnRequest and sealed RelayState). */
   readonly startCpuMs: number;
   /** Proxy CPU per ACS post (decode, signature and condition checks, replay store, Crowd session, redirect). */
   readonly acsCpuMs: number;
@@ -32,6 +32,7 @@ interface Answer {
   readonly status: number;
   readonly location: string | undefined;
   readonly cookies: string;
+  readonly body: string;
 }
 
 const CONCURRENCY = 4;
@@ -51,10 +52,12 @@ export async function measureLoginCost(options: LoginCostOptions): Promise<Login
         headers['content-length'] = Buffer.byteLength(body);
       }
       const req = http.request({ host: '127.0.0.1', port: options.proxyPort, method, path, headers, agent }, (res) => {
-        res.resume();
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
         // The cookie pairs it set (the login-binding cookie the ACS post must carry back).
         const cookies = (res.headers['set-cookie'] ?? []).map((line) => line.split(';', 1)[0] ?? '').join('; ');
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, cookies }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, cookies, body }));
       });
       req.on('error', reject);
       req.end(body);
@@ -75,7 +78,11 @@ export async function measureLoginCost(options: LoginCostOptions): Promise<Login
   try {
     const startCpu = await options.proxyCpuUsage();
     const started = await inParallel(options.logins, async (index) => {
-      const answer = await send('GET', `/browse/BENCH-${index}?focusedCommentId=${index}`);
+      // A page navigation gets the login-start page (it carries the URL's fragment); its link starts the login.
+      const page = await send('GET', `/browse/BENCH-${index}?focusedCommentId=${index}`);
+      const link = /<a id="sign-in" href="([^"]*)">/.exec(page.body)?.[1]?.replaceAll('&amp;', '&');
+      if (page.status !== 200 || link === undefined) throw new Error(`a page navigation without a session answered HTTP ${page.status}, not the login-start page`);
+      const answer = await send('GET', link);
       if (answer.status !== 302 || answer.location === undefined) throw new Error(`starting a login answered HTTP ${answer.status}, not a redirect to the IdP`);
       const location = new URL(answer.location);
       const request = parseAuthnRequest(location.searchParams.get('SAMLRequest') ?? '');

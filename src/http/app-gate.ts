@@ -24,6 +24,7 @@ import { findCookie, findCookieValues, isOnlyCookie, mentionsCookie, removeCooki
 import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
 import { createAppLogout } from './app-logout.js';
 import { SIGNED_OUT_MESSAGES, sendPlain, signInLink, signedOutResponse } from './logout-responses.js';
+import { sendLoginStartPage } from './login-start-page.js';
 import { redirect, sendJson } from './respond.js';
 
 /** The request facts the gate reads, and the access-log fields it fills in (the request entry's context). */
@@ -332,15 +333,21 @@ export function createAppGate(deps: AppGateDeps) {
     observe(req, res, ctx, app, outcome);
   }
 
+  /**
+   * A GET navigation gets the login-start page (it keeps the URL's fragment, which only the browser knows); other
+   * navigations (HEAD, a form post) are redirected to the IdP at once.
+   */
   async function startLogin(req: IncomingMessage, res: ServerResponse, ctx: GateContext, app: AppConfig, match: PathMatch, decision: Decision): Promise<void> {
     const host = ctx.host as string;
-    const started = await deps.loginStarter.start(host, loginReturnUrl(req, ctx, app, match), {
-      forceAuthn: decision.forceAuthn,
-      authnContext: app.requiredAuthnContext,
-    });
     if (decision.why !== 'no-session') {
       logger.info({ reqId: ctx.reqId, host, app: app.name, decision: 'login', reason: decision.why, user: ctx.user }, `signing in again: ${decision.why}`);
     }
+    const returnUrl = loginReturnUrl(req, ctx, app, match);
+    if (req.method === 'GET') {
+      sendLoginStartPage(res, signInLink(deps.pathPrefix, returnUrl, { reauth: decision.forceAuthn }));
+      return;
+    }
+    const started = await deps.loginStarter.start(host, returnUrl, { forceAuthn: decision.forceAuthn, authnContext: app.requiredAuthnContext });
     redirect(res, 302, started.redirectUrl, { 'set-cookie': started.setCookie });
   }
 

@@ -57,7 +57,10 @@ export function sendPlain(res: ServerResponse, response: PlainResponse, setCooki
   res.end(response.body);
 }
 
-/** The "Sign in again" link of the signed-out page: `/_sso/login?return=…` on the same host. */
-export function signInLink(pathPrefix: string, returnUrl: string): string {
-  return `${pathPrefix}/login?return=${encodeURIComponent(returnUrl)}`;
+/**
+ * A link to the proxy's login start on the same host: `/_sso/login?[reauth=1&]return=…` (`reauth`: ForceAuthn at the
+ * IdP). `return` is always last, so the login-start page can append a fragment to it.
+ */
+export function signInLink(pathPrefix: string, returnUrl: string, options: { readonly reauth?: boolean } = {}): string {
+  return `${pathPrefix}/login?${options.reauth === true ? 'reauth=1&' : ''}return=${encodeURIComponent(returnUrl)}`;
 }

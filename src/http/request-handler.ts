@@ -124,7 +124,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     const target = returnUrl ?? deps.returnUrls.absolute(ctx.host, ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`);
     return {
       note: `Your identity provider signed you in as "${signedInAs}". If that is not the account you meant to use, sign in as someone else.`,
-      link: { href: `${signInLink(deps.pathPrefix, target)}&reauth=1`, text: 'Sign in as someone else' },
+      link: { href: signInLink(deps.pathPrefix, target, { reauth: true }), text: 'Sign in as someone else' },
     };
   }
 

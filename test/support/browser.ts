@@ -1,6 +1,9 @@
 /**
  * A small browser for end-to-end tests: real HTTP over sockets, a cookie jar with Domain/host-only/Max-Age=0
- * semantics, host-name resolution to local ports (like `--resolve`), redirects and HTML form posts.
+ * semantics, host-name resolution to local ports (like `--resolve`), redirects (keeping the URL's fragment when the
+ * Location has none, as browsers do), HTML form posts, and the proxy's login-start page: with `javascript` (the
+ * default) it does what the page's script does, appending the fragment to the login link; without, what its
+ * `<noscript>` refresh does.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
@@ -38,10 +41,12 @@ function hostnameOf(host: string): string {
 export class Browser {
   readonly cookies: StoredCookie[] = [];
   readonly #resolve: (hostname: string) => number | undefined;
+  readonly #javascript: boolean;
 
   /** `resolve` maps a host name to a port on 127.0.0.1 (like curl's --resolve); undefined = use the URL's port. */
-  constructor(resolve: (hostname: string) => number | undefined) {
+  constructor(resolve: (hostname: string) => number | undefined, options: { readonly javascript?: boolean } = {}) {
     this.#resolve = resolve;
+    this.#javascript = options.javascript ?? true;
   }
 
   cookieHeaderFor(host: string): string | undefined {
@@ -92,13 +97,28 @@ export class Browser {
     return response;
   }
 
-  /** A top-level navigation, following redirects (GET after 302/303) up to `maxRedirects`. */
+  /** A top-level navigation, following redirects (GET after 302/303) and the login-start page up to `maxRedirects`. */
   async navigate(url: string, maxRedirects = 10): Promise<BrowserResponse> {
     let response = await this.request(url, { headers: NAVIGATION_HEADERS });
-    for (let i = 0; i < maxRedirects && response.status >= 300 && response.status < 400 && response.headers.location; i++) {
-      response = await this.request(new URL(response.headers.location, response.url).href, { headers: NAVIGATION_HEADERS });
+    for (let i = 0; i < maxRedirects; i++) {
+      const next = this.nextOf(response);
+      if (next === undefined) break;
+      response = await this.request(next, { headers: NAVIGATION_HEADERS });
     }
     return response;
+  }
+
+  /** Where a browser goes on its own after `response`: a redirect's Location, or the login-start page's link. */
+  nextOf(response: BrowserResponse): string | undefined {
+    const fragment = new URL(response.url).hash;
+    if (response.status >= 300 && response.status < 400 && response.headers.location) {
+      const target = new URL(response.headers.location, response.url);
+      if (target.hash === '') target.hash = fragment;
+      return target.href;
+    }
+    const link = response.status === 200 ? loginStartLink(response.body) : undefined;
+    if (link === undefined) return undefined;
+    return new URL(link, response.url).href + (this.#javascript ? encodeURIComponent(fragment) : '');
   }
 
   /** Submits the first form of an HTML page (hidden inputs + `fields`), then follows redirects. */
@@ -119,6 +139,12 @@ export class Browser {
     if (!followRedirects || !(response.status >= 300 && response.status < 400 && response.headers.location)) return response;
     return this.navigate(new URL(response.headers.location, response.url).href);
   }
+}
+
+/** The link of the proxy's login-start page (`<a id="sign-in">`), decoded; undefined on any other page. */
+export function loginStartLink(body: string): string | undefined {
+  const href = /<a id="sign-in" href="([^"]*)">/.exec(body)?.[1];
+  return href === undefined ? undefined : decodeEntities(href);
 }
 
 function decodeEntities(value: string): string {

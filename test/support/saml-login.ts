@@ -2,7 +2,7 @@
 import { readDemoKeyPair } from '../../examples/demo/demo-keys.js';
 import { buildSamlResponse, parseAuthnRequest, type SamlResponseOptions } from '../../examples/demo/saml-response.js';
 import { LOGIN_BINDING_COOKIE_PREFIX } from '../../src/policy/login-binding-cookie.js';
-import type { Browser } from './browser.js';
+import type { Browser, BrowserResponse } from './browser.js';
 import { SP_ENTITY_ID, type Stack } from './stack.js';
 
 const idpKeys = readDemoKeyPair('idp');
@@ -17,7 +17,10 @@ export interface StartedLogin {
 }
 
 export async function startLogin(browser: Browser, url: string): Promise<StartedLogin> {
-  const res = await browser.request(url, { headers: HTML });
+  const first = await browser.request(url, { headers: HTML });
+  // A GET navigation gets the login-start page first (it carries the fragment); its link starts the login.
+  const startPage = browser.nextOf(first);
+  const res = first.status === 200 && startPage !== undefined ? await browser.request(startPage, { headers: HTML }) : first;
   if (res.status !== 302) throw new Error(`expected a redirect to the IdP, got ${res.status}`);
   const location = new URL(res.headers.location as string);
   const request = parseAuthnRequest(location.searchParams.get('SAMLRequest') as string);
@@ -25,6 +28,15 @@ export async function startLogin(browser: Browser, url: string): Promise<Started
   if (bindingPair === undefined) throw new Error('the login redirect set no login-binding cookie');
   const [name = '', value = ''] = bindingPair.split('=', 2);
   return { requestId: request.id, relayState: location.searchParams.get('RelayState') as string, acsUrl: request.acsUrl as string, binding: { name, value } };
+}
+
+/**
+ * What a page navigation that must sign in leads to: the proxy's login-start page first (a 200 that carries the
+ * URL's fragment), then its link's 302 to the IdP. Returns that 302; any other answer is returned unchanged.
+ */
+export async function followLoginStart(browser: Browser, res: BrowserResponse): Promise<BrowserResponse> {
+  const link = res.status === 200 ? browser.nextOf(res) : undefined;
+  return link === undefined ? res : browser.request(link, { headers: HTML });
 }
 
 /** `browser` with the login-binding cookie of `login` (as an attacker who stole it, or a test posting from elsewhere). */

@@ -4,7 +4,7 @@
  * paths, and the app's own login page sending the browser to the IdP and back where the app wanted to go.
  */
 import t from 'tap';
-import { HTML, loginAs, post, response, startLogin } from '../../support/saml-login.js';
+import { followLoginStart, HTML, loginAs, post, response, startLogin } from '../../support/saml-login.js';
 import { HOSTS, startStack } from '../../support/stack.js';
 
 const JSON_ACCEPT = { accept: 'application/json' };
@@ -80,7 +80,7 @@ t.test('XHR and API clients get 401 JSON, never a redirect; browsers are sent to
     t.equal(res.status, 401, name);
     t.notOk(res.headers.location, `${name}: no redirect`);
   }
-  const page = await browser.request(`http://${HOSTS.echo}/secure/Dashboard.jspa`, { headers: HTML });
+  const page = await followLoginStart(browser, await browser.request(`http://${HOSTS.echo}/secure/Dashboard.jspa`, { headers: HTML }));
   t.equal(page.status, 302);
   t.ok((page.headers.location as string).startsWith(stack.idp.ssoUrl), 'a page navigation goes to the IdP');
 });

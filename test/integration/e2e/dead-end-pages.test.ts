@@ -18,7 +18,7 @@ async function signInAs(stack: Stack, browser: Browser, nameId: string): Promise
 /** Follows the page's "Sign in as someone else" link; returns the AuthnRequest it sends the browser with. */
 async function signInAsSomeoneElse(t: Test, browser: Browser, page: BrowserResponse, returnUrl: string) {
   const href = /<a href="([^"]+)">Sign in as someone else<\/a>/.exec(page.body)?.[1]?.replaceAll('&amp;', '&');
-  t.equal(href, `/_sso/login?return=${encodeURIComponent(returnUrl)}&reauth=1`, 'the page links to a new sign-in that returns to the same page');
+  t.equal(href, `/_sso/login?reauth=1&return=${encodeURIComponent(returnUrl)}`, 'the page links to a new sign-in that returns to the same page');
   const started = await browser.request(`http://${HOSTS.jira}${href ?? '/'}`, { headers: HTML });
   t.equal(started.status, 302, 'to the IdP');
   const location = new URL(started.headers.location as string);
@@ -70,7 +70,7 @@ t.test('Access denied by apps[].access, at login and on a later page, offers ano
   t.equal(wiki.status, 403);
   t.match(wiki.body, 'signed you in as &quot;alice&quot;', 'the Crowd user the session belongs to');
   const href = /<a href="([^"]+)">Sign in as someone else<\/a>/.exec(wiki.body)?.[1]?.replaceAll('&amp;', '&');
-  t.equal(href, `/_sso/login?return=${encodeURIComponent(`http://${HOSTS.confluence}/display/X?a=1`)}&reauth=1`, 'returns to that page');
+  t.equal(href, `/_sso/login?reauth=1&return=${encodeURIComponent(`http://${HOSTS.confluence}/display/X?a=1`)}`, 'returns to that page');
 });
 
 t.test('other refusals (a bad SAML response) offer no such link', async (t) => {

@@ -4,7 +4,7 @@
  * otherwise with a 403 page. Off unless configured.
  */
 import t from 'tap';
-import { HTML } from '../../support/saml-login.js';
+import { followLoginStart, HTML } from '../../support/saml-login.js';
 import { HOSTS, startStack } from '../../support/stack.js';
 
 const FORM = { ...HTML, 'content-type': 'application/x-www-form-urlencoded' };
@@ -22,7 +22,7 @@ t.test('from an allowed network: the login page and its form reach the app witho
   t.equal(uses.length, 2, 'each use is logged');
   t.match(uses[0], { level: 40, clientIp: '127.0.0.1', app: 'jira', path: '/login.jsp' });
 
-  const ordinary = await browser.request(`http://${HOSTS.jira}/login.jsp`, { headers: HTML });
+  const ordinary = await followLoginStart(browser, await browser.request(`http://${HOSTS.jira}/login.jsp`, { headers: HTML }));
   t.equal(ordinary.status, 302, 'without the switch the login page is the SSO login');
 });
 
@@ -53,6 +53,7 @@ t.test('with a secret header: only the right value opens it', async (t) => {
 
 t.test('off by default: the nosso switch means nothing', async (t) => {
   const stack = await startStack(t, { apps: { jira: { preset: 'jira' } } });
-  const res = await stack.browser().request(`http://${HOSTS.jira}/login.jsp?nosso`, { headers: HTML });
+  const browser = stack.browser();
+  const res = await followLoginStart(browser, await browser.request(`http://${HOSTS.jira}/login.jsp?nosso`, { headers: HTML }));
   t.equal(res.status, 302, 'sent to the IdP like any login');
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import WebSocket from 'ws';
-import { loginAs, HTML } from '../../support/saml-login.js';
+import { followLoginStart, loginAs, HTML } from '../../support/saml-login.js';
 import { HOSTS, startStack } from '../../support/stack.js';
 
 const JSON_ACCEPT = { accept: 'application/json' };
@@ -25,7 +25,7 @@ t.test('a forged or expired token is not forwarded; the browser is sent to log i
   const stack = await startStack(t);
   const browser = stack.browser();
   browser.setCookie(HOSTS.echo, 'crowd.token_key', 'forgedForgedForgedForged');
-  const res = await browser.request(`http://${HOSTS.echo}/secret`, { headers: HTML });
+  const res = await followLoginStart(browser, await browser.request(`http://${HOSTS.echo}/secret`, { headers: HTML }));
   t.equal(res.status, 302);
   t.equal(stack.echo.requests.length, 0, 'the upstream never saw the request');
   const api = await browser.request(`http://${HOSTS.echo}/secret`, { headers: JSON_ACCEPT });

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { HOSTS, startStack } from '../../support/stack.js';
-import { HTML, post, response, startLogin } from '../../support/saml-login.js';
+import { HTML, followLoginStart, post, response, startLogin } from '../../support/saml-login.js';
 
 t.test("an attacker's response and RelayState posted from the victim's browser are refused with a way to sign in again", async (t) => {
   const stack = await startStack(t, { crowd: { consistentClientIp: true } });
@@ -57,12 +57,13 @@ t.test('logins started in parallel in one browser each finish, and each clears i
 
 t.test('the binding cookie goes only to the ACS, and is SameSite=None; Secure where the IdP posts cross-site over https', async (t) => {
   const plain = await startStack(t);
-  const plainStart = await plain.browser().request(`http://${HOSTS.jira}/browse/DEMO-1`, { headers: HTML });
+  const plainBrowser = plain.browser();
+  const plainStart = await followLoginStart(plainBrowser, await plainBrowser.request(`http://${HOSTS.jira}/browse/DEMO-1`, { headers: HTML }));
   const plainCookie = plainStart.headers['set-cookie']?.find((line) => line.startsWith('crowd_sso_proxy_login_')) ?? '';
   t.match(plainCookie, /^crowd_sso_proxy_login_[\w-]{12}=[\w-]{43}; Path=\/_sso\/saml\/acs; Max-Age=600; HttpOnly$/, `http: ${plainCookie}`);
 
   const https = await startStack(t, { config: { publicScheme: 'https' } });
-  const httpsStart = await https.browser().request(`http://${HOSTS.jira}/browse/DEMO-1`, { headers: { ...HTML, 'x-forwarded-proto': 'https' } });
+  const httpsStart = await https.browser().request(`http://${HOSTS.jira}/_sso/login?return=${encodeURIComponent(`https://${HOSTS.jira}/browse/DEMO-1`)}`, { headers: HTML });
   const httpsCookie = httpsStart.headers['set-cookie']?.find((line) => line.startsWith('crowd_sso_proxy_login_')) ?? '';
   t.match(httpsCookie, /; Path=\/_sso\/saml\/acs; Max-Age=600; HttpOnly; Secure; SameSite=None$/, `https: ${httpsCookie}`);
 });

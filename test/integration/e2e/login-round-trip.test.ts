@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import t from 'tap';
+import { Browser } from '../../support/browser.js';
+import { HTML } from '../../support/saml-login.js';
 import { HOSTS, startStack } from '../../support/stack.js';
 
 t.test('a deep link on Jira: IdP login, back on the exact deep link signed in, then Confluence without a new login', async (t) => {
@@ -15,7 +18,7 @@ t.test('a deep link on Jira: IdP login, back on the exact deep link signed in, t
   t.match(autoPost.body, /action="http:\/\/jira\.sso\.test\/_sso\/saml\/acs"/, 'the IdP posts the signed response to the ACS on the same host');
   const landed = await browser.submitForm(autoPost);
   t.equal(landed.status, 200);
-  t.equal(landed.url, deepLink.replace(/#.*$/, ''), 'landed on the exact deep link (fragment stays in the browser)');
+  t.equal(landed.url, deepLink, 'landed on the exact deep link, its fragment included (carried by the login-start page)');
   t.match(landed.body, /Logged in as <b>alice<\/b>/, 'the Jira-like app validated the cookie with Crowd and sees alice');
   t.match(landed.body, /\/browse\/DEMO-1/);
 
@@ -35,6 +38,25 @@ t.test('a deep link on Jira: IdP login, back on the exact deep link signed in, t
   const login = stack.logs.find((line) => line.event === 'login');
   t.match(login, { outcome: 'success', user: 'alice', app: 'jira' }, 'the login is logged');
   t.notMatch(JSON.stringify(stack.logs), new RegExp(crowdCookies[0]?.value ?? 'never'), 'the token never appears in the log');
+});
+
+t.test('without JavaScript the login-start page still signs in, fragment-less; its script is allowed by its CSP hash alone', async (t) => {
+  const stack = await startStack(t);
+  const deepLink = `http://${HOSTS.jira}/browse/DEMO-1?focusedCommentId=10#comment-10`;
+  const noScript = new Browser((hostname) => (hostname.endsWith('.sso.test') ? stack.proxyPort : undefined), { javascript: false });
+  const start = await noScript.request(deepLink, { headers: HTML });
+  t.equal(start.status, 200, 'a page, not a redirect: only the browser knows the fragment');
+  t.match(start.body, `<noscript><meta http-equiv="refresh" content="0;url=/_sso/login?return=${encodeURIComponent(deepLink.replace(/#.*$/, '')).replaceAll('&', '&amp;')}"></noscript>`);
+  const script = /<script>([^<]*)<\/script>/.exec(start.body)?.[1] ?? '';
+  const csp = String(start.headers['content-security-policy']);
+  t.match(csp, `script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`, 'the inline script runs under its hash');
+  t.match(csp, "default-src 'none'", 'nothing else loads');
+  t.equal(start.headers['cache-control'], 'no-store');
+
+  const loginForm = await noScript.navigate(deepLink);
+  const landed = await noScript.submitForm(await noScript.submitForm(loginForm, { username: 'alice', password: 'alice-pw' }));
+  t.equal(landed.url, deepLink.replace(/#.*$/, ''), 'landed on the deep link without its fragment');
+  t.match(landed.body, /Logged in as <b>alice<\/b>/);
 });
 
 t.test('the forwarded request carries exactly one, valid, Crowd cookie even when a stale one comes first', async (t) => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { demoKeysDir } from '../../../examples/demo/demo-keys.js';
 import type { Browser, BrowserResponse } from '../../support/browser.js';
-import { HTML, loginAs } from '../../support/saml-login.js';
+import { followLoginStart, HTML, loginAs } from '../../support/saml-login.js';
 import { HOSTS, SP_SLO_URL, startStack, type Stack } from '../../support/stack.js';
 
 const SP_KEYS = { spPrivateKey: { file: join(demoKeysDir(), 'sp.key') }, spCertificateFile: join(demoKeysDir(), 'sp.crt') };
@@ -146,7 +146,7 @@ t.test('logout.suppressLoginSeconds 0 turns the pause off: no marker is set', as
   const res = await browser.request(`http://${HOSTS.jira}/secure/Logout!default.jspa?atl_token=x`, { headers: HTML });
   t.equal(res.status, 200);
   t.notOk(browser.cookies.some((cookie) => cookie.name === 'crowd_sso_proxy_signed_out'));
-  const landing = await browser.request(`http://${HOSTS.confluence}/login.action?logout=true`, { headers: HTML });
+  const landing = await followLoginStart(browser, await browser.request(`http://${HOSTS.confluence}/login.action?logout=true`, { headers: HTML }));
   t.equal(landing.status, 302, "the app's login page goes to the IdP at once");
   t.match(String(landing.headers.location), /SAMLRequest=/);
 });

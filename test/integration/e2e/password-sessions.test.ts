@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { HTML, loginAs } from '../../support/saml-login.js';
+import { followLoginStart, HTML, loginAs } from '../../support/saml-login.js';
 import { HOSTS, startStack, type StackOptions } from '../../support/stack.js';
 
 const XHR = { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' };
@@ -72,7 +72,7 @@ t.test('saml.requireSsoSession: a browser with a session an app made from a pass
   const stack = await startStack(t, SSO_ONLY);
   const token = await passwordSession(stack, 'alice');
   const browser = stack.browser();
-  const page = await browser.request(`http://${HOSTS.echo}/secure/Dashboard.jspa`, { headers: { ...HTML, cookie: `crowd.token_key=${token}` } });
+  const page = await followLoginStart(browser, await browser.request(`http://${HOSTS.echo}/secure/Dashboard.jspa`, { headers: { ...HTML, cookie: `crowd.token_key=${token}` } }));
   t.equal(page.status, 302, 'a navigation goes to the IdP');
   t.match(String(page.headers.location), /SAMLRequest=/);
   const before = stack.echo.requests.length;

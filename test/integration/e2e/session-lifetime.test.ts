@@ -7,7 +7,7 @@
 import t from 'tap';
 import { parseAuthnRequest } from '../../../examples/demo/saml-response.js';
 import type { Browser } from '../../support/browser.js';
-import { HTML, post, response, startLogin, type StartedLogin } from '../../support/saml-login.js';
+import { followLoginStart, HTML, post, response, startLogin, type StartedLogin } from '../../support/saml-login.js';
 import { HOSTS, startStack, type Stack } from '../../support/stack.js';
 
 const MFA = 'http://schemas.microsoft.com/claims/multipleauthn';
@@ -43,7 +43,7 @@ t.test("the IdP's SessionNotOnOrAfter ends the session at the gate: browsers sig
   const api = await browser.request(`http://${HOSTS.echo}/a`, { headers: JSON_ACCEPT });
   t.equal(api.status, 401, 'after it, although Crowd still knows the session');
   t.match(JSON.parse(api.body), { error: 'ERR_UNAUTHENTICATED', reason: 'session-ended' });
-  const page = await browser.request(`http://${HOSTS.echo}/a`, { headers: HTML });
+  const page = await followLoginStart(browser, await browser.request(`http://${HOSTS.echo}/a`, { headers: HTML }));
   t.equal(page.status, 302, 'a browser is sent to sign in again');
   t.equal(authnRequestOf(page.headers.location).forceAuthn, false, 'without ForceAuthn unless saml.forceAuthnOnReauth');
   t.ok(stack.logs.some((line) => line.reason === 'session-ended' && line.user === 'alice'), 'logged with the reason');
@@ -59,7 +59,7 @@ t.test('saml.maxSessionAgeSeconds: re-authentication with ForceAuthn, then acces
   time.advance(2000);
   const api = await browser.request(`http://${HOSTS.echo}/a`, { headers: JSON_ACCEPT });
   t.match(JSON.parse(api.body), { reason: 'session-too-old' });
-  const page = await browser.request(`http://${HOSTS.echo}/a`, { headers: HTML });
+  const page = await followLoginStart(browser, await browser.request(`http://${HOSTS.echo}/a`, { headers: HTML }));
   t.equal(page.status, 302);
   t.equal(authnRequestOf(page.headers.location).forceAuthn, true, 'ForceAuthn: the IdP must authenticate the person again');
 
@@ -88,7 +88,7 @@ t.test('step-up: an app requiring MFA asks for it, checks it, and steps up a wea
   const xhr = await browser.request(`http://${HOSTS.confluence}/rest/api/content`, { headers: JSON_ACCEPT });
   t.equal(xhr.status, 401);
   t.match(JSON.parse(xhr.body), { reason: 'step-up' });
-  const page = await browser.request(`http://${HOSTS.confluence}/display/SEC`, { headers: HTML });
+  const page = await followLoginStart(browser, await browser.request(`http://${HOSTS.confluence}/display/SEC`, { headers: HTML }));
   t.equal(page.status, 302, 'entering the MFA app: a new sign-in');
   const request = authnRequestOf(page.headers.location);
   t.same(request.requestedAuthnContext, [MFA], 'RequestedAuthnContext names the required class');

@@ -12,7 +12,7 @@ import { readRedirectMessage } from '../../../src/saml/redirect-binding.js';
 import { createStores } from '../../../src/state/create-stores.js';
 import { Browser } from '../../support/browser.js';
 import { redisServerMissing, startRedisServer, type RedisServer, type RedisServerOptions } from '../../support/redis-server.js';
-import { HTML, holdingBinding, post, response, startLogin } from '../../support/saml-login.js';
+import { HTML, followLoginStart, holdingBinding, post, response, startLogin } from '../../support/saml-login.js';
 import { HOSTS, startStack, type Stack, type StackOptions } from '../../support/stack.js';
 
 interface Cluster {
@@ -133,9 +133,11 @@ async function idpLogout(browser: Browser, message: IdpOutgoingMessage): Promise
 }
 
 /** GET with only this Crowd cookie, straight to one instance: 200 = forwarded as signed in, 302 = sent to the IdP. */
+/** The status of a page navigation with `token`: 200 forwarded, 302 sent to sign in (after the login-start page). */
 async function statusWithToken(port: number, token: string): Promise<number> {
-  const res = await new Browser(() => port).request(`http://${HOSTS.echo}/browse/DEMO-2`, { headers: { ...HTML, cookie: `crowd.token_key=${token}` } });
-  return res.status;
+  const browser = new Browser(() => port);
+  const res = await browser.request(`http://${HOSTS.echo}/browse/DEMO-2`, { headers: { ...HTML, cookie: `crowd.token_key=${token}` } });
+  return (await followLoginStart(browser, res)).status;
 }
 
 /** Polls until `instance` no longer forwards the token (the Pub/Sub message travels on its own connection). */

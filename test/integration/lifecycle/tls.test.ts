@@ -84,7 +84,7 @@ t.test('HTTPS with a redirect listener and HSTS', async (t) => {
     t.equal(health.status, 200);
     t.equal(health.certificate, first.fingerprintSha256);
     t.equal(health.headers['strict-transport-security'], 'max-age=600; includeSubDomains');
-    const login = await https(first, '/issues', { accept: 'text/html', 'sec-fetch-mode': 'navigate' });
+    const login = await https(first, `/_sso/login?return=${encodeURIComponent(`https://${HOSTS.echo}/issues`)}`, { accept: 'text/html', 'sec-fetch-mode': 'navigate' });
     t.equal(login.status, 302);
     t.match(login.headers.location, /^http:\/\/127\.0\.0\.1:\d+\/sso\?/, 'to the IdP');
     t.equal(login.headers['strict-transport-security'], 'max-age=600; includeSubDomains');

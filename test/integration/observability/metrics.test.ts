@@ -62,10 +62,10 @@ t.test('after a login, a SAML failure and a Crowd failure the admin listener sho
   t.equal(sample(text, 'crowd_sso_proxy_saml_failures_total{reason="saml_signature"}'), 1, 'one SAML failure');
   t.equal(sample(text, 'crowd_sso_proxy_saml_failures_total{reason="saml_replay"}'), 0, 'the other reasons are there from the start');
   t.equal(sample(text, 'crowd_sso_proxy_requests_total{app="echo",decision="forward",status_class="2xx"}'), 3);
-  t.equal(sample(text, 'crowd_sso_proxy_requests_total{app="echo",decision="internal",status_class="3xx"}'), 1, 'the ACS post');
+  t.equal(sample(text, 'crowd_sso_proxy_requests_total{app="echo",decision="internal",status_class="3xx"}'), 2, 'the login start (its 302 to the IdP) and the ACS post');
   t.equal(sample(text, 'crowd_sso_proxy_requests_total{app="jira",decision="internal",status_class="4xx"}'), 2, 'the refused ACS post, and /_sso/metrics');
   t.equal(sample(text, 'crowd_sso_proxy_requests_total{app="echo",decision="error",status_class="5xx"}'), 1, 'Crowd down');
-  t.equal(sample(text, 'crowd_sso_proxy_requests_total{app="jira",decision="login",status_class="3xx"}'), 1, 'sent to the IdP');
+  t.equal(sample(text, 'crowd_sso_proxy_requests_total{app="jira",decision="login",status_class="2xx"}'), 1, 'the login-start page');
   t.equal(sample(text, 'crowd_sso_proxy_upstream_duration_seconds_count{app="echo"}'), 3);
   t.equal(sample(text, 'crowd_sso_proxy_crowd_request_duration_seconds_count{endpoint="POST /session"}'), 1, 'one Crowd session created');
   t.equal(sample(text, 'crowd_sso_proxy_crowd_request_duration_seconds_count{endpoint="POST /session/{token}"}'), 2, 'the new token once, the stranger once');
