@@ -239,6 +239,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       access: accessEnforcer,
       validationFactors,
       sessionDurationSeconds: config.crowd.sessionDurationSeconds,
+      maxSessionAgeMs: config.saml.maxSessionAgeMs,
       looksSealed,
       bindingCookie: { name: loginBindingCookieName, clear: (host, id) => serializeLoginBindingClear(bindingShape(host), id) },
       signInUrl: (_host, returnUrl) => signInLink(config.pathPrefix, returnUrl),

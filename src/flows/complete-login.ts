@@ -25,6 +25,8 @@ export interface LoginCompleterDeps {
   readonly allowIdpInitiated: boolean;
   readonly validationFactors: (clientIp: string) => FactorSet;
   readonly sessionDurationSeconds: number | undefined;
+  /** saml.maxSessionAgeSeconds: the record is kept past it. */
+  readonly maxSessionAgeMs?: number | undefined;
   /** The login-binding cookie on `host`: its name, and the Set-Cookie that clears it. */
   readonly bindingCookie: { readonly name: (id: string) => string; readonly clear: (host: string, id: string) => string };
   /** `<pathPrefix>/login?return=…` on `host`: where a refused login can start again. */
@@ -38,8 +40,13 @@ export interface LoginCompleterDeps {
   readonly now?: () => number;
 }
 
-/** How long the proxy remembers a SAML session when the IdP gives no SessionNotOnOrAfter. */
-const SESSION_RECORD_TTL_MS = 24 * 3_600_000;
+/**
+ * How long a login's record outlives the limits it carries (SessionNotOnOrAfter, saml.maxSessionAgeSeconds), or the
+ * login itself when it carries none. The session judge must find the record after a limit passed, or it would take the
+ * ended session for one the proxy never saw (valid unless saml.requireSsoSession); and an IdP's LogoutRequest must
+ * find it for as long as Crowd may keep the session alive by use. Bounded: the stores drop the oldest first.
+ */
+const SESSION_RECORD_KEEP_MS = 7 * 24 * 3_600_000;
 
 export interface CompleteLoginInput {
   readonly host: string;
@@ -178,7 +185,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
         authnContextClassRef: profile.authnContextClassRef,
         createdAtMs,
         sessionNotOnOrAfterMs: profile.sessionNotOnOrAfterMs,
-        expiresAtMs: profile.sessionNotOnOrAfterMs ?? createdAtMs + SESSION_RECORD_TTL_MS,
+        expiresAtMs: Math.max(profile.sessionNotOnOrAfterMs ?? createdAtMs, createdAtMs + (deps.maxSessionAgeMs ?? 0)) + SESSION_RECORD_KEEP_MS,
         ...(idpGroups === undefined ? {} : { idpGroups }),
       });
       const cookie = await deps.crowd.getCookieConfig();
