@@ -10,7 +10,7 @@ import { createSessionJudge } from './flows/judge-session.js';
 import { createLogoutFlow } from './flows/logout.js';
 import type { CrowdPort, ReplayStorePort, SamlPort, SessionStorePort, StateSealerPort, TokenValidatorPort } from './flows/ports.js';
 import type { LoginStarter } from './flows/start-login.js';
-import { createAppGate, type AppGate } from './http/app-gate.js';
+import { createAppGate, type AppGate, type AppGateDeps } from './http/app-gate.js';
 import { createSloEndpoint, type SloEndpoint } from './http/slo-endpoint.js';
 import type { Logger } from './observability/logger.js';
 import { createAppPolicy, type AppPolicy } from './policy/app-policy.js';
@@ -28,6 +28,7 @@ export interface AccessControlDeps {
   readonly sessions: SessionStorePort;
   readonly authenticator: Authenticator;
   readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
+  readonly checkAsApp: AppGateDeps['checkAsApp'];
   readonly loginStarter: LoginStarter;
   readonly returnUrls: ReturnUrlPolicy;
   readonly forwarder: Forwarder;
@@ -86,6 +87,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     cachedCookieConfig: () => deps.crowd.cachedCookieConfig(),
     authenticator: deps.authenticator,
     accessEnforcer: deps.accessEnforcer,
+    checkAsApp: deps.checkAsApp,
     sessionJudge,
     loginStarter: deps.loginStarter,
     logout,

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_UPSTREAM_UNAVAILABLE'
   | 'ERR_UPSTREAM_TIMEOUT'
+  | 'ERR_APP_REFUSED_SESSION'
   | 'ERR_INTERNAL';
 
 export type PageName =
@@ -39,7 +40,8 @@ export type PageName =
   | 'account-ambiguous'
   | 'access-denied'
   | 'try-later'
-  | 'upstream-down';
+  | 'upstream-down'
+  | 'app-refused';
 
 export type LogLevel = 'warn' | 'error' | 'info';
 
@@ -72,6 +74,7 @@ export const ERROR_CATALOG: Readonly<Record<Exclude<ErrorCode, 'ERR_CONFIG'>, Ca
   ERR_STORE_UNAVAILABLE: { status: 503, page: 'try-later', reason: 'store_unavailable', level: 'error', publicMessage: 'Signing in is not possible right now. Please try again in a few minutes.' },
   ERR_UPSTREAM_UNAVAILABLE: { status: 502, page: 'upstream-down', reason: 'upstream_unavailable', level: 'error', publicMessage: 'The application is not answering right now. Please try again in a few minutes.' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, page: 'upstream-down', reason: 'upstream_timeout', level: 'error', publicMessage: 'The application took too long to answer. Please try again in a few minutes.' },
+  ERR_APP_REFUSED_SESSION: { status: 502, page: 'app-refused', reason: 'app_refused_session', level: 'warn', publicMessage: 'You are signed in, but the application did not accept your session. This is a configuration problem, not yours.' },
   ERR_INTERNAL: { status: 500, page: 'try-later', reason: 'internal_error', level: 'error', publicMessage: 'Something went wrong on this server. Please try again in a few minutes.' },
 });
 
@@ -151,6 +154,8 @@ export class CrowdRejectedError extends SsoProxyError { readonly code = 'ERR_CRO
 /** The shared state store (store.redis) did not answer in time; the login cannot be checked for replay. */
 export class StoreUnavailableError extends SsoProxyError { readonly code = 'ERR_STORE_UNAVAILABLE' as const; }
 export class UpstreamUnavailableError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_UNAVAILABLE' as const; }
+/** The app sent a user whose session Crowd holds valid to its login page (or answered 401): validation factors, or the app's Crowd application permissions. */
+export class AppRefusedSessionError extends SsoProxyError { readonly code = 'ERR_APP_REFUSED_SESSION' as const; }
 export class UpstreamTimeoutError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_TIMEOUT' as const; }
 /** A bug or an unexpected library failure; wraps the original as `cause`. */
 export class InternalError extends SsoProxyError { readonly code = 'ERR_INTERNAL' as const; }

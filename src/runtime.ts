@@ -3,9 +3,10 @@
  * Runtime and swaps it in; the listening server, the logger and the shared stores outlive it.
  */
 import { buildAccessControl } from './build-access-control.js';
-import type { CrowdConfig, RuntimeConfig } from './config/runtime-config.js';
+import type { AppConfig, CrowdConfig, RuntimeConfig } from './config/runtime-config.js';
 import { createCrowdClient } from './crowd/crowd-client.js';
 import { createGroupCache } from './crowd/group-cache.js';
+import { createAppSessionCheck } from './crowd/app-session-check.js';
 import { createTokenValidator } from './crowd/token-cache.js';
 import { createValidationBudget, UNKNOWN_TOKEN_CONNECTIONS, UNKNOWN_TOKEN_WAITING, type ValidationRefusal } from './crowd/validation-budget.js';
 import { computeValidationFactors } from './crowd/validation-factors.js';
@@ -19,6 +20,7 @@ import { createRequestHandler, type Readiness, type RequestHandler } from './htt
 import { createHttpsRedirect } from './http/https-redirect.js';
 import { signInLink } from './http/logout-responses.js';
 import { respondError } from './http/respond.js';
+import { createSessionRefusalHandler } from './http/session-refusal.js';
 import { createRequestObserver } from './http/request-observer.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
@@ -136,6 +138,23 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     onLookup: metrics?.tokenCacheLookup,
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
+  // apps[].crowdApplication: each such app's own Crowd application validates sessions as the app does.
+  const appClients = config.apps.flatMap((app) => {
+    if (app.crowdApplication === undefined) return [];
+    const client = createCrowdClient(
+      { ...config.crowd, applicationName: app.crowdApplication.name, applicationPassword: app.crowdApplication.password },
+      { onCall: metrics?.crowdCall },
+    );
+    const check = createAppSessionCheck({ crowd: client, ttlMs: config.crowd.cacheTtlMs, maxEntries: config.crowd.cacheMaxEntries, ...(deps.now === undefined ? {} : { now: deps.now }) });
+    return [{ app: app.name, crowdApplication: app.crowdApplication.name, client, check }];
+  });
+  const appChecks = new Map(appClients.map((entry) => [entry.app, entry]));
+  const checkAsApp = async (app: AppConfig, user: string, token: string, clientIp: string): Promise<void> => {
+    const entry = appChecks.get(app.name);
+    if (entry === undefined) return;
+    const { factors, cacheKey } = validationFactors(clientIp);
+    await entry.check.enforce({ name: app.name, crowdApplication: entry.crowdApplication }, user, token, factors, cacheKey);
+  };
   // apps[].access: a user's Crowd groups, trusted as long as a token validation.
   const crowdGroups = createGroupCache({ crowd, ttlMs: config.crowd.cacheTtlMs, maxEntries: config.crowd.cacheMaxEntries });
   const accessEnforcer = createAccessEnforcer({ sessions: stores.sessions, crowdGroups });
@@ -157,7 +176,18 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   const sealer = createLoginStateSealer({ secret: config.stateSecret, ttlMs: config.saml.loginTimeoutMs });
   const metadataXml = renderSpMetadata(config);
 
+  const onSessionRefused = createSessionRefusalHandler({
+    logger,
+    tokens,
+    forgetSession: (token) => forgetSession(token),
+    validationFactors,
+    factorsMode: JSON.stringify(config.crowd.validationFactors),
+    pathPrefix: config.pathPrefix,
+    publicScheme: config.publicScheme,
+    ...(metrics === undefined ? {} : { onRefused: (app: string) => metrics.appRefusedSession(app) }),
+  });
   const forwarder = createForwarder(config.apps, {
+    onSessionRefused,
     onUpstreamError: (error, req, res) => {
       respondError(logger, error, req, res, { reqId: String(req.headers['x-request-id'] ?? ''), host: req.headers.host, app: undefined });
     },
@@ -199,6 +229,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     sessions: stores.sessions,
     authenticator,
     accessEnforcer,
+    checkAsApp,
     loginStarter,
     returnUrls,
     forwarder,
@@ -255,6 +286,13 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     observer: createRequestObserver({ logger, accessLog: config.accessLog, metrics: requestMetrics }),
   });
 
+  /** A session ended (logout here or elsewhere, or Crowd no longer knows it): every cached answer about it goes. */
+  function forgetSession(token: string): void {
+    tokens.forget(token);
+    access.forgetSession(token);
+    for (const entry of appClients) entry.check.forget(token);
+  }
+
   const hsts = deps.listenerProto === 'https' && config.listen.hsts !== undefined ? strictTransportSecurity(config.listen.hsts) : undefined;
 
   return {
@@ -262,18 +300,15 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     handler: hsts === undefined ? handler : withStrictTransportSecurity(handler, hsts),
     httpsRedirect: createHttpsRedirect({ hosts: config.apps.flatMap((app) => app.hosts), healthPath: `${config.pathPrefix}/health`, logger }),
     readiness,
-    forgetSession: (token) => {
-      tokens.forget(token);
-      access.forgetSession(token);
-    },
+    forgetSession,
     start: () => saml.warmUp(),
     retire: async () => {
       await new Promise((resolve) => setTimeout(resolve, retireDelayMs(config)).unref());
-      await Promise.allSettled([crowd.close(), saml.close()]);
+      await Promise.allSettled([crowd.close(), saml.close(), ...appClients.map((entry) => entry.client.close())]);
       await forwarder.tunnelsClosed();
     },
     close: async () => {
-      await Promise.allSettled([forwarder.close(), crowd.close(), saml.close()]);
+      await Promise.allSettled([forwarder.close(), crowd.close(), saml.close(), ...appClients.map((entry) => entry.client.close())]);
     },
   };
 }

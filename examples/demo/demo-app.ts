@@ -19,6 +19,8 @@ export interface DemoAppOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Send a request without a valid session to the login page (`/login.jsp?os_destination=…`), as the real apps do for pages that need one. Default false: show the page as anonymous. */
+  redirectAnonymousToLogin?: boolean;
 }
 
 export interface DemoApp {
@@ -147,6 +149,11 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
       return;
     }
 
+    if (options.redirectAnonymousToLogin === true && state.kind !== 'user' && path !== loginPath) {
+      res.writeHead(302, { location: `${loginPath}?os_destination=${encodeURIComponent(target)}`, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     const who =
       state.kind === 'user'
         ? `<p id="user">Logged in as <b>${escapeHtml(state.user)}</b></p><p><a href="${logoutPath}">Log out</a></p>`

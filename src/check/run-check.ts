@@ -43,6 +43,21 @@ async function checkCrowd(config: RuntimeConfig): Promise<CheckItem[]> {
   }
 }
 
+/** apps[].crowdApplication: the app's own Crowd application authenticates (its name and password are right). */
+async function checkAppCrowdApplication(config: RuntimeConfig, app: RuntimeConfig['apps'][number]): Promise<CheckItem[]> {
+  if (app.crowdApplication === undefined) return [];
+  const name = `crowd application ${app.name}`;
+  const crowd = createCrowdClient({ ...config.crowd, applicationName: app.crowdApplication.name, applicationPassword: app.crowdApplication.password });
+  try {
+    await crowd.checkConnection();
+    return [{ name, ok: true, detail: `application "${app.crowdApplication.name}" (apps[].crowdApplication) authenticated at ${config.crowd.baseUrl}` }];
+  } catch (error) {
+    return [{ name, ok: false, detail: `apps[].crowdApplication of "${app.name}": ${message(error)}` }];
+  } finally {
+    await crowd.close();
+  }
+}
+
 async function checkIdp(config: RuntimeConfig, now: number): Promise<CheckItem[]> {
   try {
     const sp = await createServiceProvider(config.saml);
@@ -78,19 +93,20 @@ async function checkUpstream(app: RuntimeConfig['apps'][number]): Promise<CheckI
   }
 }
 
-/** Everything `check` verifies: Crowd auth + cookie config, IdP metadata and certificates, each upstream answering, store.redis working. */
+/** Everything `check` verifies: Crowd auth + cookie config, each apps[].crowdApplication, IdP metadata and certificates, each upstream answering, store.redis working. */
 export async function runCheck(config: RuntimeConfig, now: number = Date.now()): Promise<CheckReport> {
   const configItem: CheckItem = {
     name: 'config',
     ok: true,
     detail: `${config.apps.length} app(s): ${config.apps.map((app) => `${app.name} (${app.hosts.join(', ')})`).join('; ')}`,
   };
-  const [crowd, idp, upstreams, store] = await Promise.all([
+  const [crowd, appApplications, idp, upstreams, store] = await Promise.all([
     checkCrowd(config),
+    Promise.all(config.apps.map((app) => checkAppCrowdApplication(config, app))),
     checkIdp(config, now),
     Promise.all(config.apps.map(checkUpstream)),
     checkStore(config, now),
   ]);
-  const items = [configItem, ...crowd, ...idp, ...upstreams, ...store];
+  const items = [configItem, ...crowd, ...appApplications.flat(), ...idp, ...upstreams, ...store];
   return { ok: items.every((item) => item.ok), items };
 }

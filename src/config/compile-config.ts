@@ -197,6 +197,8 @@ function compileApp(app: RawApp, publicScheme: 'http' | 'https', index: number, 
     startPath: app.startPath ?? CONFIG_DEFAULTS['apps[].startPath'],
     upstreamTimeoutMs: secondsToMs(app.upstreamTimeoutSeconds ?? CONFIG_DEFAULTS['apps[].upstreamTimeoutSeconds']),
     passCrowdCookieFromCredentials: app.passCrowdCookieFromCredentials ?? CONFIG_DEFAULTS['apps[].passCrowdCookieFromCredentials'],
+    crowdApplication:
+      app.crowdApplication === undefined ? undefined : { name: app.crowdApplication.name, password: validated.appCrowdPasswords[index] as string },
     access: compileAccessRestriction(app.access),
   };
 }

@@ -102,6 +102,8 @@ export interface AppConfig {
    * (a password login there would mint a Crowd session without the IdP); only emergency access forwards them.
    */
   readonly loginFormPaths: readonly string[];
+  /** The app's own Crowd application: sessions are also validated as the app validates them (its permissions). */
+  readonly crowdApplication: { readonly name: string; readonly password: string } | undefined;
   /** apps[].basicRealm, else the preset's: the proxy's 401 to a non-browser client challenges `Basic realm="…"`; undefined = the app name. */
   readonly basicRealm: string | undefined;
   readonly logoutPaths: readonly string[];

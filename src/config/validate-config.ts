@@ -61,6 +61,7 @@ export interface RawApp extends RawAppAccess {
   readonly upstreamTimeoutSeconds?: number;
   readonly passCrowdCookieFromCredentials?: boolean;
   readonly access?: RawAccessRestriction;
+  readonly crowdApplication?: { readonly name: string; readonly password: SecretSpec };
 }
 
 export interface RawCrowd {
@@ -119,6 +120,8 @@ export interface ValidatedConfig {
   readonly redisPassword: string | undefined;
   /** apps[i].emergencyAccess.secretHeader.value, by app index. */
   readonly emergencySecrets: readonly (string | undefined)[];
+  /** apps[i].crowdApplication.password, by app index. */
+  readonly appCrowdPasswords: readonly (string | undefined)[];
 }
 
 export interface ValidateConfigOptions {
@@ -190,6 +193,11 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
   const sp = await checkSpKeys(schema, read, report);
   const redis = await checkRedisStore(schema, read, report);
   const access = await checkAppAccess(schema, read, report);
+  const appCount = Array.isArray(schema.rawAt('apps')) ? (schema.rawAt('apps') as unknown[]).length : 0;
+  const appCrowdPasswords: (string | undefined)[] = [];
+  for (let i = 0; i < appCount; i++) {
+    appCrowdPasswords.push(await read(schema.validAt<SecretSpec>('apps', i, 'crowdApplication', 'password'), `apps[${i}].crowdApplication.password`));
+  }
   checkHttpUrl(schema.validAt<string>('logout', 'redirectUrl'), 'logout.redirectUrl', report);
 
   // Both secrets are required by the schema, so without problems they have been read.
@@ -206,6 +214,7 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
     idpSigningCerts,
     redisPassword: redis.password,
     emergencySecrets: access.emergencySecrets,
+    appCrowdPasswords,
   };
 }
 

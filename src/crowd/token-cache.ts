@@ -42,6 +42,11 @@ export interface TokenValidator {
   cached(token: string, cacheKey: string): CrowdSession | null | undefined;
   /** A token Crowd has just created for a login here: its first validation goes ahead like a recently valid one's. */
   markValid(token: string): void;
+  /**
+   * Asks Crowd again at once, past the cache (and any budget): the app disagreed with a cached answer. Joins a call
+   * already in flight for the same token and factors; the answer replaces the cached one.
+   */
+  recheck(token: string, factors: readonly ValidationFactor[], cacheKey: string): Promise<CrowdSession | null>;
   /** Drops every cached answer and in-flight call for this token (after logout). */
   forget(token: string): void;
   /** Tokens with cached answers right now, valid and invalid (each bounded by `maxEntries`). */
@@ -185,6 +190,12 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
       return askCrowd(token, cacheKey, key, factors, slot);
     },
     cached,
+    recheck(token, factors, cacheKey) {
+      const key = `${token}\0${cacheKey}`;
+      const pending = inFlight.get(key);
+      if (pending !== undefined) return pending.promise;
+      return askCrowd(token, cacheKey, key, factors, NO_SLOT);
+    },
     markValid(token) {
       recentlyValid.set(token, now() + RECENTLY_VALID_MS);
     },

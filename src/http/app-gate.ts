@@ -52,6 +52,8 @@ export interface AppGateDeps {
   readonly authenticator: Authenticator;
   /** apps[].access (who may use the app), checked for every valid session. */
   readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
+  /** apps[].crowdApplication: validates a session as the app does; throws AccessDeniedError or AppRefusedSessionError. */
+  readonly checkAsApp: (app: AppConfig, user: string, token: string, clientIp: string) => Promise<void>;
   readonly sessionJudge: SessionJudge;
   readonly loginStarter: LoginStarter;
   readonly logout: LogoutFlow;
@@ -132,8 +134,14 @@ export function createAppGate(deps: AppGateDeps) {
     return policy;
   }
 
-  function forwardContext(ctx: GateContext, app: AppConfig, cookieHeader: string | undefined, dropSetCookie: string | undefined = undefined): ForwardContext {
-    return { app, clientIp: ctx.clientIp, proto: ctx.proto ?? deps.publicScheme, host: ctx.host as string, requestId: ctx.reqId, cookieHeader, dropSetCookie };
+  function forwardContext(
+    ctx: GateContext,
+    app: AppConfig,
+    cookieHeader: string | undefined,
+    dropSetCookie: string | undefined = undefined,
+    sessionToken: string | undefined = undefined,
+  ): ForwardContext {
+    return { app, clientIp: ctx.clientIp, proto: ctx.proto ?? deps.publicScheme, host: ctx.host as string, requestId: ctx.reqId, cookieHeader, dropSetCookie, sessionToken };
   }
 
   /**
@@ -153,7 +161,7 @@ export function createAppGate(deps: AppGateDeps) {
     const header = req.headers.cookie;
     if (decided.decision.kind === 'forward') {
       const token = decided.session.authenticated?.token as string;
-      return forwardContext(ctx, app, isOnlyCookie(header, name, token) ? undefined : rewriteCookieHeader(header, name, token));
+      return forwardContext(ctx, app, isOnlyCookie(header, name, token) ? undefined : rewriteCookieHeader(header, name, token), undefined, token);
     }
     const dropSetCookie = decided.decision.why === 'credentials' && !app.passCrowdCookieFromCredentials ? name : undefined;
     return forwardContext(ctx, app, withoutCrowdCookie(header, name), dropSetCookie);
@@ -176,8 +184,8 @@ export function createAppGate(deps: AppGateDeps) {
    */
   function sessionFacts(req: IncomingMessage, ctx: GateContext, policy: AppPolicy): SessionFacts | Promise<SessionFacts> {
     const cookie = deps.cachedCookieConfig();
-    // apps[].access asks the store and Crowd's groups: never settled from the cache alone.
-    if (cookie === undefined || policy.app.access !== undefined) return sessionFactsFromCrowd(req, ctx, policy);
+    // apps[].access asks the store and Crowd's groups, apps[].crowdApplication its own cache: not settled here.
+    if (cookie === undefined || policy.app.access !== undefined || policy.app.crowdApplication !== undefined) return sessionFactsFromCrowd(req, ctx, policy);
     const candidates = findCookieValues(req.headers.cookie, cookie.name);
     const known = deps.authenticator.fromCache(candidates, ctx.clientIp);
     if (known === null) return { cookie, authenticated: undefined, state: 'none' };
@@ -195,6 +203,9 @@ export function createAppGate(deps: AppGateDeps) {
     const state = await deps.sessionJudge.judge(authenticated.token, policy.sessionLimits);
     // A cookie made by a login through another app must not open a restricted one.
     if ((state === 'valid' || state === 'unrecorded') && policy.app.access !== undefined) await deps.accessEnforcer.atGate(policy.app, authenticated.session.username, authenticated.token);
+    if ((state === 'valid' || state === 'unrecorded') && policy.app.crowdApplication !== undefined) {
+      await deps.checkAsApp(policy.app, authenticated.session.username, authenticated.token, ctx.clientIp);
+    }
     return { cookie, authenticated, state };
   }
 

@@ -22,7 +22,7 @@ const HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** `signInHref`: the proxy's login start on this host, ending in `return=<encoded URL>`. */
-export function sendLoginStartPage(res: ServerResponse, signInHref: string): void {
+export function loginStartPage(signInHref: string): { readonly headers: Readonly<Record<string, string>>; readonly body: string } {
   const href = escapeHtml(signInHref);
   const body = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Signing in</title>
@@ -30,6 +30,11 @@ export function sendLoginStartPage(res: ServerResponse, signInHref: string): voi
 <style>body{font-family:system-ui,sans-serif;color:#172b4d;margin:10vh auto;max-width:36rem}a{color:#0052cc}</style>
 </head><body><p><a id="sign-in" href="${href}">Continue to sign in</a></p><script>${SCRIPT}</script></body></html>
 `;
-  res.writeHead(200, { ...HEADERS, 'content-length': Buffer.byteLength(body) });
+  return { headers: HEADERS, body };
+}
+
+export function sendLoginStartPage(res: ServerResponse, signInHref: string): void {
+  const { headers, body } = loginStartPage(signInHref);
+  res.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

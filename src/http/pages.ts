@@ -21,6 +21,7 @@ const TITLES: Readonly<Record<PageName | 'signed-out' | 'not-found', string>> = 
   'access-denied': 'Access denied',
   'try-later': 'Please try again later',
   'upstream-down': 'Application unavailable',
+  'app-refused': 'The application did not accept your session',
   'signed-out': 'Signed out',
   'not-found': 'Not found',
 };
@@ -32,6 +33,7 @@ const HINTS: Partial<Record<PageName, string>> = {
   'access-denied': 'Ask your administrator for access, quoting the reference below.',
   'try-later': 'If the problem lasts, send the reference below to your IT help desk.',
   'upstream-down': 'If the problem lasts, send the reference below to your IT help desk.',
+  'app-refused': 'Please send the reference below to your IT help desk.',
 };
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

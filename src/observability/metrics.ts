@@ -71,6 +71,8 @@ export interface Metrics extends MetricsExposition {
   idpMetadataRefreshFailed(): void;
   /** A new connection was refused because listen.maxConnections were open. */
   connectionRefused(): void;
+  /** An app refused a session Crowd holds valid (sent the user to its login page, or answered 401). */
+  appRefusedSession(app: string): void;
 }
 
 export interface MetricsOptions {
@@ -169,6 +171,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: `${PREFIX}crowd_validations_refused_total`,
     help: 'Tokens not valid recently that were answered as invalid without asking Crowd, by the limit reached (client_in_flight: crowd.maxValidationsInFlightPerClient; client_rate: crowd.maxValidationsPerClientPerSecond; all_clients: the share of Crowd connections such tokens may use)',
     labelNames: ['limit'],
+    registers,
+  });
+  const appSessionRefusals = new Counter({
+    name: `${PREFIX}app_session_refusals_total`,
+    help: 'Forwards whose app sent a user with a session Crowd holds valid to its login page (or answered 401), by app: validation factors or the app\'s Crowd application permissions differ from the proxy\'s',
+    labelNames: ['app'],
     registers,
   });
   const connectionsRefused = new Counter({
@@ -314,6 +322,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
     connectionRefused() {
       connectionsRefused.inc();
+    },
+
+    appRefusedSession(app) {
+      appSessionRefusals.labels(app).inc();
     },
   };
 }

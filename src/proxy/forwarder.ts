@@ -36,6 +36,11 @@ export interface ForwardContext {
   readonly cookieHeader: string | undefined;
   /** A cookie name whose `Set-Cookie` in the app's answer never reaches the client (a Crowd session the app made from a password). */
   readonly dropSetCookie?: string | undefined;
+  /**
+   * The vetted Crowd token this forward carries. When the app answers it with a redirect to one of its login pages
+   * (`apps[].loginPaths`) or a 401, the app did not accept the session: `ForwarderOptions.onSessionRefused` decides.
+   */
+  readonly sessionToken?: string | undefined;
 }
 
 export type UpstreamError = UpstreamUnavailableError | UpstreamTimeoutError;
@@ -68,6 +73,8 @@ export interface ForwarderOptions {
    * (or destroyed it, once the handshake was under way). For logging only.
    */
   readonly onUpgradeError?: (error: UpstreamError, req: IncomingMessage) => void;
+  /** What the client gets instead of an app's answer that refuses a vetted session (see ForwardContext.sessionToken). Must not reject. */
+  readonly onSessionRefused?: (req: IncomingMessage, ctx: ForwardContext, upstream: { readonly statusCode: number; readonly headers: IncomingHttpHeaders }) => Promise<ResponseRewrite>;
 }
 
 export interface Forwarder {
@@ -177,6 +184,7 @@ const REWRITER = Symbol('response rewriter');
 const FAILED = Symbol('failure reported');
 const HANDSHAKE_ANSWERED = Symbol('handshake answered');
 const DROP_SET_COOKIE = Symbol('set-cookie dropped');
+const SESSION_FORWARD = Symbol('forward with a vetted session');
 
 interface Links {
   /** On a client response or socket: the upstream request made for it. */
@@ -191,6 +199,8 @@ interface Links {
   [HANDSHAKE_ANSWERED]?: true | undefined;
   /** On a client response: `<name>=`, the start of the upstream Set-Cookie values it must not pass on (ForwardContext.dropSetCookie). */
   [DROP_SET_COOKIE]?: string | undefined;
+  /** On a client response: the forward carried a vetted session (its answer is watched for a refusal of it). */
+  [SESSION_FORWARD]?: ForwardContext | undefined;
 }
 
 /** The same object, typed with its links (no property access here: see above). */
@@ -262,6 +272,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
     const agent = isTls ? new https.Agent({ ...UPSTREAM_AGENT_OPTIONS, rejectUnauthorized: true }) : new http.Agent({ ...UPSTREAM_AGENT_OPTIONS });
     const target = targetOf(app.upstream);
     const request = isTls ? https.request : http.request;
+    const loginPaths: ReadonlySet<string> = new Set(app.loginPaths.map((path) => path.toLowerCase()));
     const proxy = httpProxy.createProxyServer({
       target,
       agent,
@@ -294,8 +305,17 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       linked(proxyRes)[CLIENT_RESPONSE] = res;
       proxyRes.on('close', onUpstreamResponseClose);
       const rewrite = linked(res)[REWRITER];
-      if (rewrite !== undefined) sendRewritten(upstream, proxyRes, res, rewrite);
-      else passResponse(upstream, proxyRes, res, NO_COOKIES);
+      if (rewrite !== undefined) {
+        sendRewritten(upstream, proxyRes, res, rewrite);
+        return;
+      }
+      const sessionForward = linked(res)[SESSION_FORWARD];
+      const onSessionRefused = options.onSessionRefused;
+      if (sessionForward !== undefined && onSessionRefused !== undefined && refusesSession(proxyRes, loginPaths)) {
+        sendRewritten(upstream, proxyRes, res, (head) => onSessionRefused(res.req, sessionForward, head));
+        return;
+      }
+      passResponse(upstream, proxyRes, res, NO_COOKIES);
     }
 
     function onUpstreamRequestError(this: ClientRequest, error: Error): void {
@@ -415,6 +435,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       // The client may have left while the request was being authenticated: then there is nothing to forward.
       if (req.socket.destroyed) return;
       if (ctx.dropSetCookie !== undefined) linked(res)[DROP_SET_COOKIE] = `${ctx.dropSetCookie.toLowerCase()}=`;
+      if (ctx.sessionToken !== undefined) linked(res)[SESSION_FORWARD] = ctx;
       prepareUpstreamHeaders(req.headers, ctx, undefined);
       upstream.send(req, res);
     },
@@ -497,6 +518,20 @@ function writeUpstreamHead(proxyRes: IncomingMessage, res: ServerResponse, setCo
   const statusCode = proxyRes.statusCode ?? 502;
   if (proxyRes.statusMessage) res.writeHead(statusCode, proxyRes.statusMessage);
   else res.writeHead(statusCode);
+}
+
+/** The app's answer refuses the session it was given: a 401, or a redirect to one of its login pages. */
+function refusesSession(proxyRes: IncomingMessage, loginPaths: ReadonlySet<string>): boolean {
+  const status = proxyRes.statusCode ?? 0;
+  if (status === 401) return true;
+  if (status < 300 || status > 399 || loginPaths.size === 0) return false;
+  const location = proxyRes.headers.location;
+  if (location === undefined) return false;
+  try {
+    return loginPaths.has(new URL(location, 'http://app.invalid').pathname.toLowerCase());
+  } catch {
+    return false;
+  }
 }
 
 function destroySocket(this: Duplex): void {

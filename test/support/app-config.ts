@@ -12,6 +12,7 @@ export function testAppConfig(fields: Pick<AppConfig, 'name' | 'hosts' | 'upstre
     loginPaths: [],
     loginFormPaths: [],
     basicRealm: undefined,
+    crowdApplication: undefined,
     logoutPaths: [],
     returnParameters: ['os_destination'],
     requiredAuthnContext: undefined,

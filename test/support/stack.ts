@@ -40,6 +40,8 @@ export interface StackOptions {
   readonly now?: () => number;
   /** false: the demo IdP publishes no SingleLogoutService. */
   readonly idpSingleLogout?: boolean;
+  /** The Jira- and Confluence-like apps send a request without a valid session to their login page, as the real apps do. */
+  readonly appsRedirectToLogin?: boolean;
 }
 
 /** The proxy's single logout URL the demo IdP answers to (the first app host's, as in the SP metadata). */
@@ -89,8 +91,15 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
     sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem },
     singleLogout: options.idpSingleLogout ?? true,
   });
-  const jira = await startDemoApp({ title: 'Jira (test)', crowdBaseUrl: crowd.baseUrl, applicationName: 'jira', applicationPassword: 'jira-pw' });
-  const confluence = await startDemoApp({ title: 'Confluence (test)', crowdBaseUrl: crowd.baseUrl, applicationName: 'confluence', applicationPassword: 'confluence-pw' });
+  const redirectAnonymousToLogin = options.appsRedirectToLogin ?? false;
+  const jira = await startDemoApp({ title: 'Jira (test)', crowdBaseUrl: crowd.baseUrl, applicationName: 'jira', applicationPassword: 'jira-pw', redirectAnonymousToLogin });
+  const confluence = await startDemoApp({
+    title: 'Confluence (test)',
+    crowdBaseUrl: crowd.baseUrl,
+    applicationName: 'confluence',
+    applicationPassword: 'confluence-pw',
+    redirectAnonymousToLogin,
+  });
   const echo = await startUpstream();
 
   const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-test-'));
