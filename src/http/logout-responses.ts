@@ -29,6 +29,8 @@ export interface SignedOutOptions {
   readonly signInHref: string;
   /** What happened, in plain words (one of SIGNED_OUT_MESSAGES). */
   readonly message: string;
+  /** Default 200; 403 when the IdP's answer was refused (the page still says what is true: signed out here). */
+  readonly status?: number;
 }
 
 export const SIGNED_OUT_MESSAGES = Object.freeze({
@@ -37,14 +39,17 @@ export const SIGNED_OUT_MESSAGES = Object.freeze({
   partial:
     'You are signed out of the Atlassian applications, but your identity provider reported that it could not end every session. Close the browser to be sure.',
   recently: 'You signed out a moment ago, so you were not signed in again automatically.',
+  unverified:
+    'You are signed out of the Atlassian applications. The answer from your identity provider could not be verified, so it may still remember you: close the browser to end that too.',
 });
 
 export function signedOutResponse(options: SignedOutOptions): PlainResponse {
   if (options.redirectUrl !== undefined) return { status: 302, headers: { location: options.redirectUrl, 'cache-control': 'no-store' }, body: '' };
+  const status = options.status ?? 200;
   return {
-    status: 200,
+    status,
     headers: PAGE_HEADERS,
-    body: renderPage('signed-out', { status: 200, message: options.message, requestId: options.requestId, link: { href: options.signInHref, text: 'Sign in again' } }),
+    body: renderPage('signed-out', { status, message: options.message, requestId: options.requestId, link: { href: options.signInHref, text: 'Sign in again' } }),
   };
 }
 

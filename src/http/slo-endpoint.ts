@@ -2,10 +2,12 @@
  * `/_sso/saml/slo`: single logout messages from the IdP, over the HTTP-Redirect (GET) or HTTP-POST binding,
  * signature required. An IdP's LogoutRequest ends exactly the Crowd sessions of that SAML session (NameID +
  * SessionIndex) and is answered with a LogoutResponse; the LogoutResponse to the proxy's own LogoutRequest ends
- * the logout on the signed-out page (or logout.redirectUrl). Forged or unsigned messages end in the responder (403).
+ * the logout on the signed-out page (or logout.redirectUrl). Forged or unsigned messages end in the responder (403),
+ * except an unverifiable LogoutResponse to a browser already signed out here: the signed-out page says so (403).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppConfig } from '../config/runtime-config.js';
+import { isSsoProxyError } from '../errors.js';
 import type { LogoutFlow } from '../flows/logout.js';
 import type { CrowdCookieConfig, IncomingSamlMessage } from '../flows/ports.js';
 import type { Logger } from '../observability/logger.js';
@@ -52,9 +54,25 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
         return;
       }
       const sloUrl = `${deps.publicScheme}://${request.host}${deps.pathPrefix}/saml/slo`;
-      const outcome = await deps.logout.acceptLogoutMessage(await incoming(req, request.query), sloUrl);
+      const message = await incoming(req, request.query);
       const signInHref = signInLink(deps.pathPrefix, `${deps.publicScheme}://${request.host}${app.startPath}`);
       const fields = { reqId: request.reqId, host: request.host, app: app.name, event: 'logout' };
+      let outcome: Awaited<ReturnType<LogoutFlow['acceptLogoutMessage']>>;
+      try {
+        outcome = await deps.logout.acceptLogoutMessage(message, sloUrl);
+      } catch (error) {
+        // The IdP's answer to a logout the proxy started: the proxy's part (Crowd session, cookies) was done before the
+        // browser left, so a browser without a Crowd cookie is signed out here whatever the answer says. Refused all the
+        // same (403), and the page says what is true. With a Crowd cookie the message cannot be the end of our logout.
+        if (!isLogoutResponse(message) || !isSsoProxyError(error) || (error.code !== 'ERR_SAML_SIGNATURE' && error.code !== 'ERR_SAML_MALFORMED')) throw error;
+        if (findCookieValues(req.headers.cookie, (await deps.cookieConfig()).name).length > 0) throw error;
+        logger.warn(
+          { ...fields, code: error.code, reason: error.reason, detail: error.detail, status: 403 },
+          `single logout: the IdP's LogoutResponse was refused (${error.message}); the user is signed out here, the IdP may still have its session. Make the IdP sign logout messages (SimpleSAMLphp: sign.logout; others: sign the LogoutResponse).`,
+        );
+        sendPlain(res, signedOutResponse({ requestId: request.reqId, redirectUrl: undefined, signInHref, message: SIGNED_OUT_MESSAGES.unverified, status: 403 }), []);
+        return;
+      }
 
       if (outcome.kind === 'sp-logout-done') {
         if (outcome.matched) {
@@ -95,3 +113,7 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
 }
 
 export type SloEndpoint = ReturnType<typeof createSloEndpoint>;
+
+function isLogoutResponse(message: IncomingSamlMessage): boolean {
+  return message.binding === 'post' ? message.samlResponse !== undefined && message.samlRequest === undefined : /(?:^|&)SAMLResponse=/.test(message.rawQuery);
+}

@@ -13,7 +13,7 @@ import { logoutResponseXml } from '../../../src/saml/logout-messages.js';
 import { buildRedirectUrl, deflateSamlMessage, readRedirectMessage } from '../../../src/saml/redirect-binding.js';
 import { SAML_URI } from '../../../src/saml/saml-uris.js';
 import type { Browser, BrowserResponse } from '../../support/browser.js';
-import { HTML, post, response, startLogin } from '../../support/saml-login.js';
+import { HTML, loginAs, post, response, startLogin } from '../../support/saml-login.js';
 import { HOSTS, SP_SLO_URL, startStack, type Stack } from '../../support/stack.js';
 
 const SP_KEYS = { spPrivateKey: { file: join(demoKeysDir(), 'sp.key') }, spCertificateFile: join(demoKeysDir(), 'sp.crt') };
@@ -142,4 +142,25 @@ t.test('a signed LogoutResponse that answers no logout of this browser ends on t
   t.equal(res.status, 200);
   t.match(res.body, /Signed out/);
   t.ok(stack.logs.some((line) => line.reason === 'slo_unmatched' && line.level === 40));
+});
+
+t.test("an unverifiable LogoutResponse: a browser already signed out here sees the signed-out page (403), a signed-in one the refusal", async (t) => {
+  const stack = await start(t);
+  const xml = logoutResponseXml({ id: '_resp2', issuer: stack.idp.entityId, destination: SP_SLO_URL, issueInstant: new Date(), inResponseTo: '_mine', partial: false });
+  const unsigned = buildRedirectUrl(SP_SLO_URL, 'SAMLResponse', deflateSamlMessage(xml), 'not-a-sealed-state', undefined);
+  const signedOut = await stack.browser().request(unsigned, { headers: HTML });
+  t.equal(signedOut.status, 403, 'refused');
+  t.match(signedOut.body, /<h1>Signed out<\/h1>/, 'yet the page says what is true: the proxy ended the session before the browser left');
+  t.match(signedOut.body, /could not be verified, so it may still remember you/);
+  t.notMatch(signedOut.body, /Sign-in failed/);
+  t.match(stack.logs.find((line) => line.code === 'ERR_SAML_SIGNATURE' && line.level === 40), { detail: 'unsigned' }, 'logged with the reason');
+
+  // A browser that still holds a Crowd cookie did not come from the proxy's logout: nothing claims it is signed out.
+  const signedIn = stack.browser();
+  await loginAs(stack, signedIn, HOSTS.jira);
+  const refused = await signedIn.request(unsigned, { headers: HTML });
+  t.equal(refused.status, 403);
+  t.notMatch(refused.body, /<h1>Signed out<\/h1>/);
+  t.match(refused.body, /could not be verified/);
+  t.ok(signedIn.cookies.some((cookie) => cookie.name === 'crowd.token_key'), 'and nothing was ended');
 });

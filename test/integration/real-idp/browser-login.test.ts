@@ -105,9 +105,13 @@ t.test("SimpleSAMLphp's default, unsigned logout messages: the proxy refuses the
   t.notOk(new URL(slo.url()).searchParams.has('Signature'), 'SimpleSAMLphp sent it without a signature');
   await page.waitForURL((url) => url.href.startsWith(SP_SLO_URL));
   const shown = (await page.textContent('body')) ?? '';
-  t.match(shown, /sign-out message from your identity provider could not be verified/, 'the page says why');
+  t.match(shown, /Signed out/, 'the signed-out page (the proxy had ended the session before the browser went to the IdP)');
+  t.match(shown, /answer from your identity provider could not be verified/, 'the page says why the IdP may still remember the user');
   t.notMatch(shown, /signed out of the Atlassian applications and of your identity provider/, 'and does not claim the IdP signed out');
-  t.match(stack.logs.find((line) => line.code === 'ERR_SAML_SIGNATURE'), { detail: 'unsigned', status: 403 }, 'the log names the missing signature');
+  t.notMatch(shown, /Sign-in failed/, 'not a sign-in failure');
+  const refusal = stack.logs.find((line) => line.code === 'ERR_SAML_SIGNATURE');
+  t.match(refusal, { detail: 'unsigned', status: 403 }, 'the log names the missing signature');
+  t.match(refusal?.msg, /sign\.logout/, 'and what to configure at SimpleSAMLphp');
 
   // The proxy's own part was done before the browser went to the IdP.
   t.equal((await page.context().cookies()).filter((cookie) => cookie.name === 'crowd.token_key').length, 0, "Crowd's cookie was cleared");
