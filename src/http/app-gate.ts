@@ -24,6 +24,7 @@ import { findCookie, findCookieValues, isOnlyCookie, mentionsCookie, removeCooki
 import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
 import { createAppLogout } from './app-logout.js';
 import { SIGNED_OUT_MESSAGES, sendPlain, signInLink, signedOutResponse } from './logout-responses.js';
+import type { ForwardAuthVerdict } from './forward-auth.js';
 import { sendLoginStartPage } from './login-start-page.js';
 import { redirect, sendJson } from './respond.js';
 
@@ -373,6 +374,52 @@ export function createAppGate(deps: AppGateDeps) {
       const decided = decide(req, ctx, policy, true);
       if (decided instanceof Promise) return decided.then((later) => act(req, res, ctx, app, later));
       return act(req, res, ctx, app, decided);
+    },
+
+    /**
+     * Forward-auth mode (forward-auth.ts): the same decision as `handle`, delivered as a verdict for the edge proxy.
+     * The app's logout and login paths belong to the standalone path (the generated edge configs route them to the
+     * product), which rewrites the app's answer; here a logout only loses its Crowd cookie.
+     */
+    async authorize(req: IncomingMessage, ctx: GateContext, app: AppConfig): Promise<ForwardAuthVerdict> {
+      const policy = policyOf(app);
+      if (policy.observe) {
+        ctx.decision = 'forward';
+        return { kind: 'allow', cookieHeader: req.headers.cookie ?? '', user: undefined };
+      }
+      const decided = await decide(req, ctx, policy, true);
+      const { decision, match } = decided;
+      ctx.decision = METRIC_DECISION[decision.kind];
+      switch (decision.kind) {
+        case 'emergency':
+        case 'forward':
+        case 'forward-anonymous': {
+          if (decision.kind === 'emergency') {
+            logger.warn(
+              { reqId: ctx.reqId, host: ctx.host, app: app.name, decision: 'emergency', reason: 'emergency_access', clientIp: ctx.clientIp, path: ctx.path, method: req.method },
+              `emergency access: ${req.method ?? 'GET'} ${ctx.path} allowed without SSO for ${ctx.clientIp} (apps[].emergencyAccess of "${app.name}")`,
+            );
+          }
+          const forwarding = await forwardingFor(req, ctx, app, decided);
+          return { kind: 'allow', cookieHeader: forwarding.cookieHeader ?? req.headers.cookie ?? '', user: decision.kind === 'forward' ? ctx.user : undefined };
+        }
+        case 'logout': {
+          const name = (await deps.cookieConfig()).name;
+          return { kind: 'allow', cookieHeader: withoutCrowdCookie(req.headers.cookie, name) ?? req.headers.cookie ?? '', user: undefined };
+        }
+        case 'login':
+          if (decision.why !== 'no-session') {
+            logger.info({ reqId: ctx.reqId, host: ctx.host, app: app.name, decision: 'login', reason: decision.why, user: ctx.user }, `signing in again: ${decision.why}`);
+          }
+          return { kind: 'login', signInHref: signInLink(deps.pathPrefix, loginReturnUrl(req, ctx, app, match), { reauth: decision.forceAuthn }) };
+        case 'signed-out':
+          return { kind: 'login', signInHref: signInHref(ctx, app) };
+        case 'deny-401':
+          return { kind: 'deny', status: 401, challenge: isFromBrowser(requestKindFacts(req.method, req.headers)) ? undefined : `Basic realm="${app.basicRealm ?? app.name}"` };
+        case 'deny-403':
+          logger.warn({ reqId: ctx.reqId, host: ctx.host, app: app.name, reason: 'emergency_access_refused', clientIp: ctx.clientIp }, `emergency access to ${ctx.path} of app "${app.name}" refused for ${ctx.clientIp}`);
+          return { kind: 'deny', status: 403, challenge: undefined };
+      }
     },
 
     /** WebSocket upgrades are never redirected: the forwarding context, or the status to refuse with. */

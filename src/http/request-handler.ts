@@ -18,6 +18,7 @@ import type { Forwarder } from '../proxy/forwarder.js';
 import type { AppGate } from './app-gate.js';
 import { createCachedReadiness } from './cached-readiness.js';
 import { logLoginAttempt } from './log-login-attempt.js';
+import { originalRequest, sendVerdict } from './forward-auth.js';
 import { lingerAfterAnswer } from './linger-close.js';
 import { readFormBody, type FormBodyLimits } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
@@ -73,6 +74,8 @@ class RequestContext implements AccessFacts {
   readonly clientIp: string;
   /** The scheme the client used, when known (TLS listener, or X-Forwarded-Proto from a trusted proxy). */
   readonly proto: 'http' | 'https' | undefined;
+  /** The connection comes from one of trustedProxies (its X-Forwarded-* headers were believed). */
+  readonly fromTrustedProxy: boolean;
   app: AppConfig | undefined;
   /** `error` until the request is routed and decided. */
   decision: AccessDecision;
@@ -92,6 +95,7 @@ class RequestContext implements AccessFacts {
     this.query = q < 0 ? '' : url.slice(q + 1);
     this.clientIp = client.clientIp;
     this.proto = client.proto;
+    this.fromTrustedProxy = client.fromTrustedProxy;
     this.app = undefined;
     this.decision = 'error';
     this.user = undefined;
@@ -107,6 +111,7 @@ class RequestContext implements AccessFacts {
 export function createRequestHandler(deps: RequestHandlerDeps) {
   const { logger, router, observer } = deps;
   const appHostReadiness = createCachedReadiness(deps.readiness, READINESS_MAX_AGE_MS);
+  const forwardAuthPath = `${deps.pathPrefix}/auth`;
 
   function fail(error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, extras: PageExtras = wayOut(error, ctx)): void {
     if (ctx.isLogin) observer.loginFailed(error);
@@ -208,7 +213,48 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
   }
 
   /** Synchronous for a signed-in user's request answered from the caches (app-gate.ts); may throw. */
+  /**
+   * `<pathPrefix>/auth`, forward-auth mode (forward-auth.ts): the edge proxy asks about the request it is about to
+   * forward; routed by the original request's host, decided by the gate exactly as a request to the standalone proxy.
+   */
+  async function forwardAuth(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+    ctx.decision = 'internal';
+    if (!ctx.fromTrustedProxy) {
+      logger.warn(
+        { reqId: ctx.reqId, clientIp: ctx.clientIp, reason: 'forward_auth_untrusted' },
+        `forward-auth request from ${ctx.clientIp}, which is not in trustedProxies: refused. Add the edge proxy's address to trustedProxies.`,
+      );
+      sendJson(res, 403, { error: 'ERR_FORBIDDEN', reason: 'forward_auth_untrusted', message: 'Only a trusted edge proxy may ask.', requestId: ctx.reqId });
+      return;
+    }
+    const original = originalRequest(req);
+    if (original === undefined) {
+      throw new BadRequestError('a forward-auth request without X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy): configure the edge proxy as README "Behind your nginx, Traefik or Caddy" says', {
+        detail: 'forward_auth_no_uri',
+      });
+    }
+    const originalCtx = new RequestContext(original, { clientIp: ctx.clientIp, proto: ctx.proto, fromTrustedProxy: true });
+    const redirectMode = new URLSearchParams(ctx.query).get('redirect') === '1';
+    if (!originalCtx.path.startsWith('/')) {
+      sendVerdict(res, { kind: 'deny', status: 403, challenge: undefined }, redirectMode);
+      return;
+    }
+    const route = router.route(originalCtx.host, originalCtx.path);
+    if (route.kind === 'unknown-host') {
+      logger.warn({ reqId: ctx.reqId, host: originalCtx.host, reason: 'unknown_host' }, `forward-auth: no app in apps[].hosts serves host "${originalCtx.host?.slice(0, 200) ?? '(none)'}": refused`);
+      sendVerdict(res, { kind: 'deny', status: 403, challenge: undefined }, redirectMode);
+      return;
+    }
+    ctx.app = route.app;
+    // The product's own endpoints answer for themselves (the edge proxy should route them here directly).
+    const verdict = route.kind === 'endpoint' ? { kind: 'allow' as const, cookieHeader: original.headers.cookie ?? '', user: undefined } : await deps.appGate.authorize(original, originalCtx, route.app);
+    ctx.user = originalCtx.user;
+    if (route.kind === 'app') ctx.decision = originalCtx.decision;
+    sendVerdict(res, verdict, redirectMode);
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void | Promise<void> {
+    if (ctx.path === forwardAuthPath) return forwardAuth(req, res, ctx);
     if (!ctx.path.startsWith('/')) throw new BadRequestError(`request target "${req.url?.slice(0, 200)}" is not a path`, { detail: 'request_target' });
     const route = router.route(ctx.host, ctx.path);
     if (route.kind === 'unknown-host') {
