@@ -1,5 +1,5 @@
 /**
- * The `crowd-sso-proxy` command: serve | check | metadata. Parses flags, loads the configuration and
+ * The `crowd-sso-proxy` command: serve | check | metadata | nginx-config. Parses flags, loads the configuration and
  * hands over to app.ts; no business logic. Exit codes: 0 ok, 1 failure or failed check, 2 invalid
  * configuration or command line.
  */
@@ -17,7 +17,7 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-type Command = 'serve' | 'check' | 'metadata';
+type Command = 'serve' | 'check' | 'metadata' | 'nginx-config';
 
 interface Invocation {
   readonly command: Command;
@@ -25,6 +25,8 @@ interface Invocation {
   readonly logLevel: string | undefined;
   readonly logFormat: string | undefined;
   readonly watch: boolean;
+  /** nginx-config: --sso-upstream, --listen, --auth-cache-seconds. */
+  readonly nginx: { readonly ssoUpstream: string; readonly listen: string | undefined; readonly authCacheSeconds: number | undefined };
 }
 
 const NAME = 'crowd-sso-proxy';
@@ -55,6 +57,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         io.stdout.write(xml.endsWith('\n') ? xml : `${xml}\n`);
         return EXIT_OK;
       }
+      case 'nginx-config': {
+        const { renderNginxConfig } = await import('./nginx-config.js');
+        io.stdout.write(renderNginxConfig(config, parsed.nginx));
+        return EXIT_OK;
+      }
     }
   } catch (error) {
     if (isConfigError(error)) {
@@ -72,7 +79,7 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
   let command: Command = 'serve';
   const parser = yargs()
     .scriptName(NAME)
-    .usage(`$0 [serve|check|metadata] [options]\n\nSAML single sign-on in front of Atlassian applications connected to Atlassian Crowd.`)
+    .usage(`$0 [serve|check|metadata|nginx-config] [options]\n\nSAML single sign-on in front of Atlassian applications connected to Atlassian Crowd.`)
     .command(['serve', '$0'], 'Run the proxy until SIGTERM or SIGINT (the default command)', () => undefined, () => {
       command = 'serve';
     })
@@ -82,6 +89,18 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
     .command('metadata', 'Print the SAML SP metadata XML to register at the IdP', () => undefined, () => {
       command = 'metadata';
     })
+    .command(
+      'nginx-config',
+      'Print an nginx include (http level) that asks the proxy about every request (auth_request, forward-auth mode)',
+      (y) =>
+        y
+          .option('sso-upstream', { type: 'string', demandOption: true, describe: 'Where nginx reaches this proxy, e.g. http://127.0.0.1:8080' })
+          .option('listen', { type: 'string', describe: 'listen parameters of the server blocks (default 80)' })
+          .option('auth-cache-seconds', { type: 'number', describe: 'How long nginx reuses an allowing answer (default 5; 0 = no cache)' }),
+      () => {
+        command = 'nginx-config';
+      },
+    )
     .option('config', {
       alias: 'c',
       type: 'string',
@@ -120,6 +139,11 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
     logLevel: typeof logLevel === 'string' ? logLevel : undefined,
     logFormat: typeof logFormat === 'string' ? logFormat : undefined,
     watch: outcome.args.watch === true,
+    nginx: {
+      ssoUpstream: String(outcome.args['sso-upstream'] ?? ''),
+      listen: typeof outcome.args.listen === 'string' ? outcome.args.listen : undefined,
+      authCacheSeconds: typeof outcome.args['auth-cache-seconds'] === 'number' ? outcome.args['auth-cache-seconds'] : undefined,
+    },
   };
 }
 

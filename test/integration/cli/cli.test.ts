@@ -89,7 +89,7 @@ t.test('--help lists the commands and options', async (t) => {
   const { code, stdout, stderr } = await run(['--help']);
   t.equal(code, 0);
   t.equal(stderr, '');
-  for (const word of ['crowd-sso-proxy serve', 'crowd-sso-proxy check', 'crowd-sso-proxy metadata', '--config', '--log-level', 'CROWD_SSO_PROXY_CONFIG', '--version']) {
+  for (const word of ['crowd-sso-proxy serve', 'crowd-sso-proxy check', 'crowd-sso-proxy metadata', 'crowd-sso-proxy nginx-config', '--config', '--log-level', 'CROWD_SSO_PROXY_CONFIG', '--version']) {
     t.match(stdout, word);
   }
 });
@@ -156,6 +156,26 @@ t.test('metadata prints the SP metadata XML', async (t) => {
   t.match(stdout, 'entityID="http://jira.test:8080/_sso/saml/metadata"');
   t.match(stdout, 'Location="http://jira.test:8080/_sso/saml/acs"');
   t.ok(stdout.endsWith('\n'));
+});
+
+t.test('nginx-config prints the nginx include for the apps; --sso-upstream is required', async (t) => {
+  const file = await writeConfig(t.testdir(), unreachableConfig());
+  const { code, stdout, stderr } = await run(['nginx-config', '-c', file, '--sso-upstream', 'http://127.0.0.1:9000', '--listen', '8080', '--auth-cache-seconds', '10']);
+  t.equal(code, 0, stderr);
+  t.match(stdout, /\n\s+server_name jira\.test;\n/);
+  t.match(stdout, /\n\s+listen 8080;\n/);
+  t.match(stdout, /\n\s+server 127\.0\.0\.1:9000;\n/);
+  t.match(stdout, /\n\s+auth_request \/_sso\/auth;\n/);
+  t.match(stdout, /\n\s+proxy_cache_valid 200 10s;\n/);
+
+  const missing = await run(['nginx-config', '-c', file]);
+  t.equal(missing.code, 2);
+  t.equal(missing.stdout, '');
+  t.match(missing.stderr, 'sso-upstream');
+
+  const bad = await run(['nginx-config', '-c', file, '--sso-upstream', 'http://127.0.0.1:9000', '--listen', '80;']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, '--listen: "80;" cannot be written into an nginx configuration');
 });
 
 t.test('check prints one line per item and exits 1 when something is unreachable', async (t) => {
