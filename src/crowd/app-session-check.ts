@@ -7,8 +7,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { AccessDeniedError, AppRefusedSessionError, isSsoProxyError } from '../errors.js';
-import type { CrowdSession } from './crowd-client.js';
-import type { ValidationFactor } from './validation-factors.js';
+import type { CrowdSession, ValidationFactor } from './crowd-types.js';
 
 /** `denied`: Crowd's APPLICATION_ACCESS_DENIED for the app; `invalid`: the app's Crowd application does not know the token. */
 export type AppSessionVerdict = 'allowed' | 'denied' | 'invalid';

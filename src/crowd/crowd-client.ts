@@ -11,48 +11,8 @@ import {
   IdentityNotFoundError,
   type SsoProxyError,
 } from '../errors.js';
-import type { ValidationFactor } from './validation-factors.js';
+import type { CrowdCookieConfig, CrowdGroup, CrowdSession, CrowdUser, NewCrowdUser, ValidationFactor } from './crowd-types.js';
 
-export interface CrowdSession {
-  readonly token: string;
-  /** Crowd username as Crowd stores it. */
-  readonly username: string;
-  readonly createdAtMs: number | undefined;
-  readonly expiresAtMs: number | undefined;
-}
-
-export interface CrowdCookieConfig {
-  readonly name: string;
-  /** undefined = host-only cookie. No leading dot. */
-  readonly domain: string | undefined;
-  readonly secure: boolean;
-}
-
-export interface CrowdUser {
-  readonly name: string;
-  readonly active: boolean;
-  readonly email: string | undefined;
-  readonly firstName: string | undefined;
-  readonly lastName: string | undefined;
-  readonly displayName: string | undefined;
-}
-
-export interface NewCrowdUser {
-  readonly name: string;
-  readonly firstName: string | undefined;
-  readonly lastName: string | undefined;
-  readonly displayName: string | undefined;
-  readonly email: string | undefined;
-  /** Required by Crowd even for users who only ever sign in through SSO: use a long random value. */
-  readonly password: string;
-  readonly active: boolean;
-}
-
-export interface CrowdGroup {
-  readonly name: string;
-  readonly description: string | undefined;
-  readonly active: boolean;
-}
 
 /** How one Crowd call ended: `ok` is any answer Crowd gives in normal operation (a 404 for an unknown user too). */
 export type CrowdCallOutcome = 'ok' | 'rejected' | 'server_error' | 'invalid_response' | 'timeout' | 'unreachable';

@@ -8,9 +8,8 @@
  * (per client address and all clients together, validation-budget.ts) and is answered as invalid when refused.
  */
 import { LRUCache } from 'lru-cache';
-import type { CrowdSession } from './crowd-client.js';
+import type { CrowdSession, ValidationFactor } from './crowd-types.js';
 import type { ReleaseSlot, ValidationBudget } from './validation-budget.js';
-import type { ValidationFactor } from './validation-factors.js';
 
 export interface TokenValidatorOptions {
   readonly crowd: {

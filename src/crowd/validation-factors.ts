@@ -5,11 +5,7 @@
  */
 import type { ValidationFactorsConfig } from '../config/runtime-config.js';
 
-/** One Crowd validation factor, names exactly as Crowd spells them. */
-export interface ValidationFactor {
-  readonly name: string;
-  readonly value: string;
-}
+import type { ValidationFactor } from './crowd-types.js';
 
 export const REMOTE_ADDRESS_FACTOR = 'remote_address';
 /** Exactly this spelling: Crowd treats any other spelling as an unknown factor (crowd.md §8.1). */

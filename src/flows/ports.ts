@@ -1,38 +1,20 @@
 /**
  * What the flows need from the outside world. Adapters (crowd/, saml/, state/) satisfy these
  * structurally and never import this file's folder; app.ts wires them together.
- * Every method throws only errors from `errors.ts`.
+ * Every method throws only errors from `errors.ts`. The data types have one home each, next to the adapter that
+ * speaks them (crowd/crowd-types.ts, saml/saml-profile.ts, saml/saml-messages.ts, state/session-store.ts); this file
+ * imports them as types only and names them for the flows.
  */
+import type { CrowdCookieConfig, CrowdGroup, CrowdSession, CrowdUser, NewCrowdUser, ValidationFactor } from '../crowd/crowd-types.js';
+import type { IncomingSamlMessage, OutgoingSamlMessage } from '../saml/saml-messages.js';
+import type { SamlProfile } from '../saml/saml-profile.js';
+import type { SessionRecord, SessionStore } from '../state/session-store.js';
 
-/** One Crowd validation factor, names exactly as Crowd spells them (`remote_address`, `X-Forwarded-For`). */
-export interface ValidationFactor {
-  readonly name: string;
-  readonly value: string;
-}
+export type { CrowdCookieConfig, CrowdGroup, CrowdSession, CrowdUser, IncomingSamlMessage, NewCrowdUser, OutgoingSamlMessage, SamlProfile, SessionRecord, ValidationFactor };
 
-export interface CrowdSession {
-  readonly token: string;
-  /** Crowd username as Crowd stores it. */
-  readonly username: string;
-  readonly createdAtMs: number | undefined;
-  readonly expiresAtMs: number | undefined;
-}
+/** Crowd token ↔ SAML session (NameID + SessionIndex): session lifetime, step-up and IdP-initiated logout. */
+export type SessionStorePort = SessionStore;
 
-export interface CrowdCookieConfig {
-  readonly name: string;
-  /** Empty string / undefined = host-only cookie. No leading dot. */
-  readonly domain: string | undefined;
-  readonly secure: boolean;
-}
-
-export interface CrowdUser {
-  readonly name: string;
-  readonly active: boolean;
-  readonly email: string | undefined;
-  readonly firstName: string | undefined;
-  readonly lastName: string | undefined;
-  readonly displayName: string | undefined;
-}
 
 export interface CrowdPort {
   /** `POST /session/{token}`: the session, or null when Crowd says the token is invalid (400/404 INVALID_SSO_TOKEN). */
@@ -64,22 +46,6 @@ export interface CrowdPort {
   createGroup(name: string, description: string): Promise<void>;
 }
 
-export interface NewCrowdUser {
-  readonly name: string;
-  readonly firstName: string | undefined;
-  readonly lastName: string | undefined;
-  readonly displayName: string | undefined;
-  readonly email: string | undefined;
-  /** Required by Crowd even for users who only ever sign in through SSO. */
-  readonly password: string;
-  readonly active: boolean;
-}
-
-export interface CrowdGroup {
-  readonly name: string;
-  readonly description: string | undefined;
-  readonly active: boolean;
-}
 
 /** A user's Crowd groups (direct and nested), cached per username for apps[].access at the gate. */
 export interface CrowdGroupsPort {
@@ -101,22 +67,6 @@ export interface TokenValidatorPort {
   forget(token: string): void;
 }
 
-/** What a validated SAML assertion says, after every check has passed. */
-export interface SamlProfile {
-  readonly issuer: string;
-  readonly nameId: string;
-  readonly nameIdFormat: string | undefined;
-  readonly sessionIndex: string | undefined;
-  /** Attribute values by Name (and by FriendlyName when present), always arrays of strings. */
-  readonly attributes: Readonly<Record<string, readonly string[]>>;
-  readonly assertionId: string;
-  /** InResponseTo of the response; undefined for an unsolicited (IdP-initiated) response. */
-  readonly inResponseTo: string | undefined;
-  /** Until when the assertion may be used (min of Conditions/NotOnOrAfter and SubjectConfirmationData/NotOnOrAfter). */
-  readonly notOnOrAfterMs: number;
-  readonly sessionNotOnOrAfterMs: number | undefined;
-  readonly authnContextClassRef: string | undefined;
-}
 
 export interface LoginRequest {
   /** Where to send the browser (IdP SSO URL with SAMLRequest, RelayState and, when signing, SigAlg/Signature). */
@@ -165,17 +115,6 @@ export interface RequestedAuthnContext {
   readonly comparison: 'exact' | 'minimum';
 }
 
-/** Where to send the browser with a SAML message: a redirect, or an auto-submitted form (HTTP-POST binding). */
-export type OutgoingSamlMessage =
-  | { readonly binding: 'redirect'; readonly url: string }
-  | { readonly binding: 'post'; readonly url: string; readonly fields: Readonly<Record<string, string>> }
-  /** Not possible (no IdP endpoint, no SP key); `reason` is for the log. */
-  | { readonly binding: 'none'; readonly reason: string };
-
-/** A logout message as it arrived at the SLO endpoint, over either binding. */
-export type IncomingSamlMessage =
-  | { readonly binding: 'redirect'; readonly rawQuery: string }
-  | { readonly binding: 'post'; readonly samlRequest: string | undefined; readonly samlResponse: string | undefined; readonly relayState: string | undefined };
 
 /** A verified logout message. */
 export type LogoutMessage =
@@ -232,26 +171,3 @@ export interface FactorSet {
   readonly cacheKey: string;
 }
 
-/** What the proxy remembers about a Crowd session it created from a SAML login (see state/memory-session-store). */
-export interface SessionRecord {
-  readonly token: string;
-  readonly username: string;
-  readonly issuer: string;
-  readonly nameId: string;
-  readonly nameIdFormat: string | undefined;
-  readonly sessionIndex: string | undefined;
-  readonly authnContextClassRef: string | undefined;
-  readonly createdAtMs: number;
-  readonly sessionNotOnOrAfterMs: number | undefined;
-  readonly expiresAtMs: number;
-  /** The IdP's group values at login (identity.groups.attribute), for apps[].access at the gate; absent when not configured. */
-  readonly idpGroups?: readonly string[];
-}
-
-/** Crowd token ↔ SAML session (NameID + SessionIndex): session lifetime, step-up and IdP-initiated logout. */
-export interface SessionStorePort {
-  record(session: SessionRecord): Promise<void>;
-  get(token: string): Promise<SessionRecord | undefined>;
-  findTokens(issuer: string, nameId: string, sessionIndex: string | undefined): Promise<string[]>;
-  remove(token: string): Promise<void>;
-}

@@ -19,15 +19,10 @@ import { mapNodeSamlError } from './node-saml-error.js';
 import { checkResponseEnvelope } from './response-envelope.js';
 import { checkSignaturePresence, requiresAssertionSignature, requiresResponseSignature } from './signature-requirement.js';
 import { parseStrictXml } from './strict-xml.js';
-import {
-  createSingleLogout,
-  type IncomingSamlMessage,
-  type LogoutRequestOptions,
-  type LogoutResponseOptions,
-  type OutgoingSamlMessage,
-  type ReadLogoutMessage,
-} from './single-logout.js';
-import { readVerifiedAssertion, type SamlProfile } from './verified-assertion.js';
+import type { IncomingSamlMessage, OutgoingSamlMessage } from './saml-messages.js';
+import type { SamlProfile } from './saml-profile.js';
+import { createSingleLogout, type LogoutRequestOptions, type LogoutResponseOptions, type ReadLogoutMessage } from './single-logout.js';
+import { readVerifiedAssertion } from './verified-assertion.js';
 
 export interface ServiceProviderDeps {
   /** Clock for our own checks (node-saml reads the real clock for its checks). */

@@ -12,18 +12,8 @@ import { logoutRequestXml, logoutResponseXml, readLogoutMessage, type IncomingLo
 import { buildRedirectUrl, deflateSamlMessage, readRedirectMessage, type SamlMessageParam } from './redirect-binding.js';
 import { signRoot, verifyRootSignature } from './signed-xml.js';
 import { parseStrictXml, rootElement } from './strict-xml.js';
+import type { IncomingSamlMessage, OutgoingSamlMessage } from './saml-messages.js';
 
-/** Where to send the browser with a SAML message: a redirect, or an auto-submitted form (HTTP-POST binding). */
-export type OutgoingSamlMessage =
-  | { readonly binding: 'redirect'; readonly url: string }
-  | { readonly binding: 'post'; readonly url: string; readonly fields: Readonly<Record<string, string>> }
-  /** Single logout is not possible; `reason` says why, for the log. */
-  | { readonly binding: 'none'; readonly reason: string };
-
-/** A logout message as it arrived at the SLO endpoint. */
-export type IncomingSamlMessage =
-  | { readonly binding: 'redirect'; readonly rawQuery: string }
-  | { readonly binding: 'post'; readonly samlRequest: string | undefined; readonly samlResponse: string | undefined; readonly relayState: string | undefined };
 
 export type ReadLogoutMessage = (IncomingLogoutRequest | IncomingLogoutResponse) & { readonly relayState: string | undefined };
 

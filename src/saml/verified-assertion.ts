@@ -7,6 +7,7 @@ import type { Element } from '@xmldom/xmldom';
 import { SamlConditionsError, SamlMalformedError } from '../errors.js';
 import { SAML_URI } from './saml-uris.js';
 import { attribute, childElements, isElement, parseStrictXml, rootElement, textOf } from './strict-xml.js';
+import type { SamlProfile } from './saml-profile.js';
 
 export interface AssertionExpectations {
   readonly idpEntityId: string;
@@ -22,19 +23,6 @@ export interface AssertionExpectations {
   readonly nowMs: number;
 }
 
-/** The profile the proxy acts on; same shape as `SamlProfile` of the flows' ports. */
-export interface SamlProfile {
-  readonly issuer: string;
-  readonly nameId: string;
-  readonly nameIdFormat: string | undefined;
-  readonly sessionIndex: string | undefined;
-  readonly attributes: Readonly<Record<string, readonly string[]>>;
-  readonly assertionId: string;
-  readonly inResponseTo: string | undefined;
-  readonly notOnOrAfterMs: number;
-  readonly sessionNotOnOrAfterMs: number | undefined;
-  readonly authnContextClassRef: string | undefined;
-}
 
 const A = SAML_URI.assertionNs;
 /** xs:dateTime in UTC as SAML core 1.3.3 requires. */

@@ -1,6 +1,7 @@
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { createMemoryReplayStore, type ReplayStore } from './memory-replay-store.js';
-import { createMemorySessionStore, type SessionStore } from './memory-session-store.js';
+import { createMemorySessionStore } from './memory-session-store.js';
+import type { SessionStore } from './session-store.js';
 import { createRedisConnection, type StoreLog } from './redis-connection.js';
 import { createRedisReplayStore } from './redis-replay-store.js';
 import { createRedisSessionStore } from './redis-session-store.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SessionRecord, SessionStore } from './memory-session-store.js';
+import type { SessionRecord, SessionStore } from './session-store.js';
 import type { RedisConnection } from './redis-connection.js';
 
 export interface RedisSessionStoreOptions {

@@ -2,7 +2,7 @@
  * One conformance suite per store port, run against every implementation (memory, Redis), in the style of
  * oauth2-proxy's session-store tests. Each factory gets a controllable clock.
  */
-import type { SessionRecord, SessionStore } from '../../src/state/memory-session-store.js';
+import type { SessionRecord, SessionStore } from '../../src/state/session-store.js';
 import type { ReplayStore } from '../../src/state/memory-replay-store.js';
 import type { Test } from 'tap';
 

@@ -8,7 +8,7 @@ import { SAML_URI } from '../../../src/saml/saml-uris.js';
 import { logoutRequestXml, logoutResponseXml } from '../../../src/saml/logout-messages.js';
 import { buildRedirectUrl, deflateSamlMessage, readRedirectMessage } from '../../../src/saml/redirect-binding.js';
 import { signRoot } from '../../../src/saml/signed-xml.js';
-import type { IncomingSamlMessage } from '../../../src/saml/single-logout.js';
+import type { IncomingSamlMessage } from '../../../src/saml/saml-messages.js';
 import { attackerKeys, createTestSp, IDP_ENTITY_ID, idpKeys, newSamlId, refusal, SP_ENTITY_ID, spKeys } from '../../support/saml-test-kit.js';
 
 const IDP_SLO = 'https://idp.example.test/saml/slo';
