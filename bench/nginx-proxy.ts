@@ -13,6 +13,8 @@ import { waitForPort } from './wait-for-port.js';
 
 export interface NginxProxy {
   readonly port: number;
+  /** The nginx master process (its worker is a child of it). */
+  readonly pid: number;
   close(): Promise<void>;
 }
 
@@ -23,7 +25,11 @@ export function findNginx(): string | undefined {
   return NGINX_CANDIDATES.find((candidate) => spawnSync(candidate, ['-v'], { stdio: 'ignore' }).status === 0);
 }
 
-function nginxConfig(dir: string, port: number, upstreamPort: number): string {
+/**
+ * The top of every benchmark nginx configuration: one worker, no access log, every file nginx writes in `dir`. The
+ * caller closes the `http {` block.
+ */
+export function nginxConfigHead(dir: string): string {
   return `worker_processes 1;
 error_log ${dir}/error.log warn;
 pid ${dir}/nginx.pid;
@@ -35,7 +41,11 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream app {
+`;
+}
+
+function nginxConfig(dir: string, port: number, upstreamPort: number): string {
+  return `${nginxConfigHead(dir)}  upstream app {
     server 127.0.0.1:${upstreamPort};
     keepalive 64;
   }
@@ -61,13 +71,18 @@ http {
 }
 
 /** `cpuList`: the CPUs nginx runs on (its worker inherits them); undefined = wherever the system puts it. */
-export async function startNginxProxy(binary: string, upstreamPort: number, cpuList: string | undefined): Promise<NginxProxy> {
+export function startNginxProxy(binary: string, upstreamPort: number, cpuList: string | undefined): Promise<NginxProxy> {
+  return startNginx(binary, (dir, port) => nginxConfig(dir, port, upstreamPort), cpuList);
+}
+
+/** nginx in the foreground with the configuration `config` writes for its temporary folder and port. */
+export async function startNginx(binary: string, config: (dir: string, port: number) => string, cpuList: string | undefined): Promise<NginxProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-bench-nginx-'));
   const port = await freePort();
   const configFile = join(dir, 'nginx.conf');
-  writeFileSync(configFile, nginxConfig(dir, port, upstreamPort));
+  writeFileSync(configFile, config(dir, port));
   const command = onCpus(cpuList, binary, ['-p', dir, '-c', configFile, '-e', join(dir, 'error.log'), '-g', 'daemon off;']);
-  const child = spawn(command.command, command.args, { stdio: 'ignore' });
+  const child = spawn(command.command, command.args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await waitForPort(port, 'nginx', () => child.exitCode !== null);
@@ -79,6 +94,8 @@ export async function startNginxProxy(binary: string, upstreamPort: number, cpuL
   }
   return {
     port,
+    // taskset execs nginx, so the process started is nginx's master.
+    pid: child.pid as number,
     async close() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
