@@ -366,8 +366,8 @@ function renderServer(w: Writer, plan: AppPlan, ctx: ServerContext): void {
       w.line(`auth_request ${ctx.authPath};`);
       w.line('auth_request_set $sso_cookie $upstream_http_x_sso_cookie;');
       w.line('auth_request_set $sso_login $upstream_http_x_sso_login;');
+      w.comment('The proxy\'s challenge and the Crowd user name, for a log_format (nginx passes the challenge on a 401 itself).');
       w.line('auth_request_set $sso_www $upstream_http_www_authenticate;');
-      w.comment('The Crowd user name, for a log_format.');
       w.line('auth_request_set $sso_user $upstream_http_x_sso_user;');
       w.line('error_page 401 = @sso_login;');
       w.line();
@@ -401,8 +401,9 @@ function renderServer(w: Writer, plan: AppPlan, ctx: ServerContext): void {
     w.line();
 
     w.comment(
-      'The proxy\'s 401: a browser is sent to sign in (302 to X-SSO-Login, a path on this host);',
-      'any other client gets the 401 with the proxy\'s challenge (git needs WWW-Authenticate to send credentials).',
+      'The proxy\'s 401: a browser is sent to sign in (302 to X-SSO-Login, a path on this host); any other client gets',
+      'the 401 with the proxy\'s challenge (git needs WWW-Authenticate to send credentials). auth_request itself copies',
+      'the WWW-Authenticate of a 401 answer to the response, and it survives error_page: an add_header would send it twice.',
     );
     w.block('location @sso_login', () => {
       w.comment('X-SSO-Login is a path: the Location stays relative, so it keeps the host and port the browser used.');
@@ -410,7 +411,6 @@ function renderServer(w: Writer, plan: AppPlan, ctx: ServerContext): void {
       w.block('if ($sso_login)', () => {
         w.line('return 302 $sso_login;');
       });
-      w.line('add_header WWW-Authenticate $sso_www always;');
       w.line('return 401;');
     });
   });

@@ -70,3 +70,16 @@ export function headerOf(answer: string, name: string): string | undefined {
   const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
   return line?.slice(name.length + 1).trim();
 }
+
+/**
+ * Signs `username` in at the demo IdP's login form, starting from `url` through nginx; returns the Crowd token the
+ * browser then holds.
+ */
+export async function signIn(browser: Browser, url: string, username = 'alice'): Promise<string> {
+  const form = await browser.navigate(url);
+  if (!/name="password"/.test(form.body)) throw new Error(`no IdP login form at ${form.url}: ${form.status} ${form.body.slice(0, 200)}`);
+  const landed = await browser.submitForm(await browser.submitForm(form, { username, password: `${username}-pw` }));
+  const token = browser.cookies.find((c) => c.name === 'crowd.token_key')?.value;
+  if (token === undefined) throw new Error(`the login of ${username} set no Crowd cookie (landed on ${landed.url} with ${landed.status})`);
+  return token;
+}

@@ -164,7 +164,7 @@ t.test('everything else: auth_request, the vetted Cookie, the login redirect, st
   t.match(text, /map \$http_upgrade \$sso_connection_upgrade \{\s+default close;\s+~\*\^websocket\$ upgrade;\s+\}/);
 
   const login = directives(block(jira, 'location @sso_login'));
-  t.same(login, ['location @sso_login {', 'absolute_redirect off;', 'if ($sso_login) {', 'return 302 $sso_login;', '}', 'add_header WWW-Authenticate $sso_www always;', 'return 401;', '}']);
+  t.same(login, ['location @sso_login {', 'absolute_redirect off;', 'if ($sso_login) {', 'return 302 $sso_login;', '}', 'return 401;', '}']);
 
   const wiki = directives(block(confluence, 'location /'));
   t.ok(wiki.includes('proxy_pass https://crowd_sso_app_1_confluence/wiki$request_uri;'), 'a path prefix, then the raw URI');
