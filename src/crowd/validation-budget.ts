@@ -9,7 +9,7 @@
  * What the budget refuses is never queued behind everyone: the caller answers it like an invalid token.
  */
 import { LRUCache } from 'lru-cache';
-import { CROWD_CONNECTIONS } from './crowd-client.js';
+import { CROWD_CONNECTIONS } from './crowd-connection.js';
 
 /** Crowd connections that tokens not valid recently may use at once: half; the rest stays for everyone else. */
 export const UNKNOWN_TOKEN_CONNECTIONS = CROWD_CONNECTIONS / 2;

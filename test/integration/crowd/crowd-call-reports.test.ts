@@ -5,7 +5,8 @@ import t, { type Test } from 'tap';
 import { crowdConfig as sharedCrowdConfig } from '../../support/crowd-config.js';
 import { startScriptedCrowd } from '../../support/scripted-crowd.js';
 import type { CrowdConfig } from '../../../src/config/runtime-config.js';
-import { createCrowdClient, type CrowdCallReport, type CrowdClient } from '../../../src/crowd/crowd-client.js';
+import { createCrowdClient, type CrowdClient } from '../../../src/crowd/crowd-client.js';
+import type { CrowdCallReport } from '../../../src/crowd/crowd-connection.js';
 import { createTokenValidator } from '../../../src/crowd/token-cache.js';
 import { startFakeCrowd } from '../../../examples/demo/fake-crowd.js';
 
