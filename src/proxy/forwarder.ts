@@ -22,7 +22,10 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { AppConfig } from '../config/runtime-config.js';
 import { ConfigError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
-import { removeConnectionOptions } from './connection-options.js';
+import { describeUpstream, notBuilt, type UpstreamDescription } from './upstream-errors.js';
+import { prepareUpstreamHeaders } from './upstream-headers.js';
+
+export { CLIENT_HEADERS_REMOVED } from './upstream-headers.js';
 
 export interface ForwardContext {
   readonly app: AppConfig;
@@ -94,39 +97,6 @@ export interface Forwarder {
   /** Closes every upstream connection and open WebSocket tunnel. */
   close(): Promise<void>;
 }
-
-/**
- * Request headers a client may never hand to an upstream: forwarding headers (the proxy sets its own) and
- * identity headers that header-based authenticators in front of or inside the apps would believe.
- */
-export const CLIENT_HEADERS_REMOVED: readonly string[] = Object.freeze([
-  // Forwarding: scheme, host, port, path prefix.
-  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server',
-  'x-forwarded-prefix', 'x-forwarded-scheme', 'x-forwarded-ssl', 'x-forwarded-by', 'front-end-https', 'x-url-scheme',
-  'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-original-method', 'x-forwarded-uri', 'x-forwarded-method',
-  // A method the app would act on instead of the one the proxy matched the rules with (Jersey, Spring, Rails honour them).
-  'x-http-method-override', 'x-http-method', 'x-method-override',
-  // Client address, in the spellings of the usual load balancers and CDNs.
-  'x-original-forwarded-for', 'x-real-ip', 'x-client-ip', 'client-ip', 'true-client-ip', 'x-cluster-client-ip',
-  'cf-connecting-ip', 'fastly-client-ip',
-  // Identity, as set by authenticating proxies (oauth2-proxy, Apache, nginx auth_request, ...).
-  'x-remote-user', 'remote-user', 'x-remote-group', 'x-remote-email', 'x-forwarded-user', 'x-forwarded-email',
-  'x-forwarded-groups', 'x-forwarded-preferred-username', 'x-forwarded-access-token', 'x-auth-request-user',
-  'x-auth-request-email', 'x-auth-request-groups', 'x-auth-request-preferred-username', 'x-auth-request-access-token',
-  'x-authenticated-user', 'x-webauth-user', 'x-webauth-email', 'x-proxy-user', 'x-user', 'x-username',
-]);
-
-/**
- * Hop-by-hop headers (RFC 9110 §7.6.1) plus `expect` (Node has already answered `100-continue`, and the
- * body is streamed upstream regardless). `connection`/`upgrade` are put back for WebSocket upgrades only,
- * which keeps `Upgrade: h2c` and similar tricks away from the upstream.
- */
-const HOP_BY_HOP_HEADERS: readonly string[] = Object.freeze([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect',
-]);
-
-/** Every header removed before forwarding: looked up for each header the request has (a dozen), not the other way round. */
-const REMOVED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP_HEADERS, ...CLIENT_HEADERS_REMOVED]);
 
 /** Connections to one upstream at once; more requests wait in the agent's queue. */
 const MAX_SOCKETS_PER_UPSTREAM = 256;
@@ -267,7 +237,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   }
 
   function compileUpstream(app: AppConfig): Upstream {
-    const upstream = describeUpstream(app);
+    const upstream = describeUpstream(app, IDLE_SOCKET_TIMEOUT_MS);
     const isTls = app.upstream.protocol === 'https:';
     const agent = isTls ? new https.Agent({ ...UPSTREAM_AGENT_OPTIONS, rejectUnauthorized: true }) : new http.Agent({ ...UPSTREAM_AGENT_OPTIONS });
     const target = targetOf(app.upstream);
@@ -471,28 +441,6 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
 }
 
 /**
- * The header pass before forwarding. `upgradeProtocol` is the client's `Upgrade` value for WebSocket
- * upgrades, undefined for plain requests. Runs on every request: no allocation beyond what the
- * `Connection` header forces.
- */
-function prepareUpstreamHeaders(headers: IncomingHttpHeaders, ctx: ForwardContext, upgradeProtocol: string | undefined): void {
-  // The request entry has done this before deciding (and removed `Connection`), so here it returns at once.
-  removeConnectionOptions(headers);
-  for (const name in headers) if (REMOVED_HEADERS.has(name)) delete headers[name];
-  if (upgradeProtocol !== undefined) {
-    headers.connection = 'upgrade';
-    headers.upgrade = upgradeProtocol;
-  }
-  if (headers.host === undefined) headers.host = ctx.host;
-  headers['x-forwarded-for'] = ctx.clientIp;
-  headers['x-forwarded-proto'] = ctx.proto;
-  headers['x-forwarded-host'] = ctx.host;
-  headers['x-request-id'] = ctx.requestId;
-  if (ctx.cookieHeader === '') delete headers.cookie;
-  else if (ctx.cookieHeader !== undefined) headers.cookie = ctx.cookieHeader;
-}
-
-/**
  * Status line and headers of the client response, as the upstream sent them (names in their own case; a header the
  * upstream repeated stays repeated) but for the hop-by-hop ones: the upstream's Connection/Keep-Alive describe the
  * proxy-upstream hop, and for the client hop Node's own decision stands (keep-alive, or close when the client asked
@@ -544,87 +492,4 @@ function targetOf(url: URL): { protocol: string; host: string; hostname: string;
   const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
   const path = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
   return { protocol: url.protocol, host: hostname, hostname, port, path };
-}
-
-function notBuilt(app: AppConfig): UpstreamUnavailableError {
-  return new UpstreamUnavailableError(
-    `Internal wiring error: no upstream was built for app "${app.name}". The forwarder must be created from the same apps list the router uses.`,
-    { detail: 'unknown_app' },
-  );
-}
-
-interface UpstreamDescription {
-  /** A library error (or one of ours) as the error the responder understands. */
-  describe(cause: unknown): UpstreamError;
-  timeout(): UpstreamTimeoutError;
-  connectTimeout(): UpstreamUnavailableError;
-  truncated(): UpstreamUnavailableError;
-  /** The upstream's response head could not be passed on. */
-  unusableResponse(cause: unknown): UpstreamUnavailableError;
-}
-
-function describeUpstream(app: AppConfig): UpstreamDescription {
-  // origin + path only: credentials in the URL must not reach a log line.
-  const where = `App "${app.name}": the upstream ${app.upstream.origin}${app.upstream.pathname}`;
-  const seconds = (ms: number): string => `${ms / 1000} s`;
-  return {
-    describe(cause) {
-      if (cause instanceof UpstreamTimeoutError || cause instanceof UpstreamUnavailableError) return cause;
-      const code = errorCode(cause);
-      return new UpstreamUnavailableError(`${where} ${failureText(code, cause)}`, { cause, detail: code });
-    },
-    timeout() {
-      return new UpstreamTimeoutError(
-        `${where} sent nothing for ${seconds(app.upstreamTimeoutMs)}, so the request was abandoned. If the application is only slow, raise apps[].upstreamTimeoutSeconds of "${app.name}"; otherwise check its health.`,
-        { detail: 'upstream_timeout' },
-      );
-    },
-    connectTimeout() {
-      return new UpstreamUnavailableError(
-        `${where} did not accept a TCP connection within ${seconds(IDLE_SOCKET_TIMEOUT_MS)}. Check that the host is up and that no firewall drops traffic from the proxy.`,
-        { detail: 'connect_timeout' },
-      );
-    },
-    truncated() {
-      return new UpstreamUnavailableError(
-        `${where} closed the connection in the middle of its response; the client got a truncated response. Check the application's logs.`,
-        { detail: 'response_truncated' },
-      );
-    },
-    unusableResponse(cause) {
-      return new UpstreamUnavailableError(
-        `${where} sent a response head that cannot be passed on to the client (${cause instanceof Error ? cause.message : String(cause)}). Check the application and anything between it and the proxy.`,
-        { cause, detail: 'invalid_response' },
-      );
-    },
-  };
-}
-
-function errorCode(cause: unknown): string {
-  if (cause instanceof Error && 'code' in cause && typeof cause.code === 'string') return cause.code;
-  return 'unknown';
-}
-
-const TLS_FAILURE_CODE = /CERT|ERR_TLS|SSL|EPROTO/;
-
-function failureText(code: string, cause: unknown): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return `refused the connection (${code}). Check that the application is running and listening there, and that apps[].upstream is right.`;
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return `closed the connection before answering (${code}). Check the application's logs and any firewall or load balancer between the proxy and the application.`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `cannot be found: its host name does not resolve (${code}). Check apps[].upstream and the DNS configuration of the proxy host.`;
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ETIMEDOUT':
-      return `is not reachable (${code}). Check routing and firewalls between the proxy and the application.`;
-    default:
-      if (TLS_FAILURE_CODE.test(code)) {
-        return `failed the TLS handshake (${code}). If the certificate is issued by a private CA, give it to the proxy with NODE_EXTRA_CA_CERTS; also check that apps[].upstream uses the right scheme and host name.`;
-      }
-      return `failed: ${cause instanceof Error ? cause.message : String(cause)} (${code}). Check that the application is running and that apps[].upstream is right.`;
-  }
 }
