@@ -1,7 +1,7 @@
 /**
  * COMPOSITION ROOT: RuntimeConfig → a running proxy. Only `cli/` imports this file.
  * The server, the logger and the shared stores live here; everything built from the configuration lives in a
- * Runtime (runtime.ts), which `reload` replaces without dropping a connection.
+ * Runtime (app/build-runtime.ts, with app/build-access-control.ts), which `reload` replaces without dropping a connection.
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,7 @@ import { createAdminListener, type AdminListener } from './http/admin-listener.j
 import { createListeners } from './http/listeners.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createClusterMetrics, createMetrics } from './observability/metrics.js';
-import { buildRuntime, renderSpMetadata as renderMetadata, type Runtime } from './runtime.js';
+import { buildRuntime, renderSpMetadata as renderMetadata, type Runtime } from './app/build-runtime.js';
 import { createStores } from './state/create-stores.js';
 
 export { runCheck, type CheckItem, type CheckReport } from './check/run-check.js';

@@ -1,22 +1,22 @@
 /**
- * Wiring for issue 4 (per configuration, part of a Runtime): each app's compiled access policy, the session judge,
+ * Part of the composition root (per configuration, part of a Runtime): each app's compiled access policy, the session judge,
  * the logout flow, and the two HTTP pieces built on them — the gate in front of every app and the single logout
  * endpoint. Composition only: everything it builds comes from policy/, flows/ and http/.
  */
-import type { RuntimeConfig } from './config/runtime-config.js';
-import type { Authenticator } from './flows/authenticate.js';
-import type { AccessEnforcer } from './flows/enforce-access-restriction.js';
-import { createSessionJudge } from './flows/judge-session.js';
-import { createLogoutFlow } from './flows/logout.js';
-import type { CrowdPort, ReplayStorePort, SamlPort, SessionStorePort, StateSealerPort, TokenValidatorPort } from './flows/ports.js';
-import type { LoginStarter } from './flows/start-login.js';
-import { createAppGate, type AppGate, type AppGateDeps } from './http/app-gate.js';
-import { createSloEndpoint, type SloEndpoint } from './http/slo-endpoint.js';
-import type { Logger } from './observability/logger.js';
-import { createAppPolicy, type AppPolicy } from './policy/app-policy.js';
-import type { ReturnUrlPolicy } from './policy/return-url.js';
-import { compileAddressMatcher } from './proxy/client-address.js';
-import type { Forwarder } from './proxy/forwarder.js';
+import type { RuntimeConfig } from '../config/runtime-config.js';
+import type { Authenticator } from '../flows/authenticate.js';
+import type { AccessEnforcer } from '../flows/enforce-access-restriction.js';
+import { createSessionJudge } from '../flows/judge-session.js';
+import { createLogoutFlow } from '../flows/logout.js';
+import type { CrowdPort, ReplayStorePort, SamlPort, SessionStorePort, StateSealerPort, TokenValidatorPort } from '../flows/ports.js';
+import type { LoginStarter } from '../flows/start-login.js';
+import { createAppGate, type AppGate, type AppGateDeps } from '../http/app-gate.js';
+import { createSloEndpoint, type SloEndpoint } from '../http/slo-endpoint.js';
+import type { Logger } from '../observability/logger.js';
+import { createAppPolicy, type AppPolicy } from '../policy/app-policy.js';
+import type { ReturnUrlPolicy } from '../policy/return-url.js';
+import { compileAddressMatcher } from '../policy/address-matcher.js';
+import type { Forwarder } from '../proxy/forwarder.js';
 
 export interface AccessControlDeps {
   readonly logger: Logger;

@@ -1,47 +1,48 @@
 /**
- * Everything built from one configuration: adapters, flows, the request handler. A reload builds a new
- * Runtime and swaps it in; the listening server, the logger and the shared stores outlive it.
+ * The composition root's per-configuration part (src/app.ts holds the process-wide part: listeners, logger, stores):
+ * everything built from one configuration — adapters, flows, the request handler. A reload builds a new Runtime and
+ * swaps it in; the listening server, the logger and the shared stores outlive it.
  */
 import { buildAccessControl } from './build-access-control.js';
-import type { AppConfig, CrowdConfig, RuntimeConfig } from './config/runtime-config.js';
-import { createCrowdClient } from './crowd/crowd-client.js';
-import { createGroupCache } from './crowd/group-cache.js';
-import { createAppSessionCheck } from './crowd/app-session-check.js';
-import { createTokenValidator } from './crowd/token-cache.js';
-import { createValidationBudget, UNKNOWN_TOKEN_CONNECTIONS, UNKNOWN_TOKEN_WAITING, type ValidationRefusal } from './crowd/validation-budget.js';
-import { computeValidationFactors } from './crowd/validation-factors.js';
-import { createAuthenticator } from './flows/authenticate.js';
-import { createLoginCompleter } from './flows/complete-login.js';
-import { createAccessEnforcer } from './flows/enforce-access-restriction.js';
-import { createIdentityEstablisher } from './flows/establish-identity.js';
-import type { FactorSet } from './flows/ports.js';
-import { createLoginStarter } from './flows/start-login.js';
-import { createRequestHandler, type Readiness, type RequestHandler } from './http/request-handler.js';
-import { createHttpsRedirect } from './http/https-redirect.js';
-import { signInLink } from './http/logout-responses.js';
-import { respondError } from './http/respond.js';
-import { createSessionRefusalHandler } from './http/session-refusal.js';
-import { createRequestObserver } from './http/request-observer.js';
-import type { Logger } from './observability/logger.js';
-import type { Metrics } from './observability/metrics.js';
-import { strictTransportSecurity, withStrictTransportSecurity } from './http/strict-transport-security.js';
+import type { AppConfig, CrowdConfig, RuntimeConfig } from '../config/runtime-config.js';
+import { createCrowdClient } from '../crowd/crowd-client.js';
+import { createGroupCache } from '../crowd/group-cache.js';
+import { createAppSessionCheck } from '../crowd/app-session-check.js';
+import { createTokenValidator } from '../crowd/token-cache.js';
+import { createValidationBudget, UNKNOWN_TOKEN_CONNECTIONS, UNKNOWN_TOKEN_WAITING, type ValidationRefusal } from '../crowd/validation-budget.js';
+import { computeValidationFactors } from '../crowd/validation-factors.js';
+import { createAuthenticator } from '../flows/authenticate.js';
+import { createLoginCompleter } from '../flows/complete-login.js';
+import { createAccessEnforcer } from '../flows/enforce-access-restriction.js';
+import { createIdentityEstablisher } from '../flows/establish-identity.js';
+import type { FactorSet } from '../flows/ports.js';
+import { createLoginStarter } from '../flows/start-login.js';
+import { createRequestHandler, type Readiness, type RequestHandler } from '../http/request-handler.js';
+import { createHttpsRedirect } from '../http/https-redirect.js';
+import { signInLink } from '../http/logout-responses.js';
+import { respondError } from '../http/respond.js';
+import { createSessionRefusalHandler } from '../http/session-refusal.js';
+import { createRequestObserver } from '../http/request-observer.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { strictTransportSecurity, withStrictTransportSecurity } from '../http/strict-transport-security.js';
 import {
   loginBindingCookieName,
   loginBindingCookieShape,
   serializeLoginBinding,
   serializeLoginBindingClear,
   type LoginBindingCookieShape,
-} from './policy/login-binding-cookie.js';
-import { createReturnUrlPolicy } from './policy/return-url.js';
-import { createRouter } from './policy/route.js';
-import { createClientAddressResolver } from './proxy/client-address.js';
-import { createForwarder } from './proxy/forwarder.js';
-import { createLazyServiceProvider, type IdpMetadataRefresh } from './saml/lazy-service-provider.js';
-import type { IdpInfo } from './saml/service-provider.js';
-import { buildSpMetadataXml } from './saml/sp-metadata.js';
-import { requiresAssertionSignature } from './saml/signature-requirement.js';
-import { createLoginStateSealer, looksSealed } from './state/login-state-sealer.js';
-import type { Stores } from './state/create-stores.js';
+} from '../policy/login-binding-cookie.js';
+import { createReturnUrlPolicy } from '../policy/return-url.js';
+import { createRouter } from '../policy/route.js';
+import { createClientAddressResolver } from '../proxy/client-address.js';
+import { createForwarder } from '../proxy/forwarder.js';
+import { createLazyServiceProvider, type IdpMetadataRefresh } from '../saml/lazy-service-provider.js';
+import type { IdpInfo } from '../saml/service-provider.js';
+import { buildSpMetadataXml } from '../saml/sp-metadata.js';
+import { requiresAssertionSignature } from '../saml/signature-requirement.js';
+import { createLoginStateSealer, looksSealed } from '../state/login-state-sealer.js';
+import type { Stores } from '../state/create-stores.js';
 
 export interface RuntimeDeps {
   readonly logger: Logger;

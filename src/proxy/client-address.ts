@@ -4,8 +4,7 @@
  * Forwarding headers from any other peer are ignored entirely, so a browser cannot choose its own address.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { BlockList, isIP } from 'node:net';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import { compileAddressList, normalizeAddress } from '../policy/address-matcher.js';
 
 export type Scheme = 'http' | 'https';
 
@@ -31,8 +30,6 @@ export interface PeerSocket {
 }
 
 export type ClientAddressResolver = (socket: PeerSocket, headers: IncomingHttpHeaders, listenerProto: Scheme) => ClientAddress;
-
-const MAPPED_IPV4_PREFIX = '::ffff:';
 
 /** On a socket whose peer is not a trusted proxy: the answer for every request on it. */
 const PEER = Symbol('client address');
@@ -104,69 +101,3 @@ function forwardedProto(value: string | undefined): Scheme | undefined {
   return first === 'http' || first === 'https' ? first : undefined;
 }
 
-/** The address in its forwarded form, or undefined when `raw` is not an IP address. */
-function normalizeAddress(raw: string): string | undefined {
-  const family = isIP(raw);
-  if (family === 4) return raw;
-  if (family !== 6) return undefined;
-  if (raw.length > MAPPED_IPV4_PREFIX.length && raw.slice(0, MAPPED_IPV4_PREFIX.length).toLowerCase() === MAPPED_IPV4_PREFIX) {
-    const ipv4 = raw.slice(MAPPED_IPV4_PREFIX.length);
-    if (isIP(ipv4) === 4) return ipv4;
-  }
-  return raw.toLowerCase();
-}
-
-/**
- * A predicate for "this client IP (as the resolver reports it) is in `entries`" (IP addresses or CIDR ranges), e.g.
- * apps[].emergencyAccess.allowFrom. Throws ConfigError naming every entry, below `keyPath`, that is not one.
- */
-export function compileAddressMatcher(entries: readonly string[], keyPath: string): (clientIp: string) => boolean {
-  const contains = compileAddressList(entries, keyPath);
-  return (clientIp) => {
-    const address = normalizeAddress(clientIp);
-    return address !== undefined && contains(address);
-  };
-}
-
-/** Distinct addresses whose answer is remembered (a load balancer in front means a handful of peers). */
-const MEMO_MAX_ADDRESSES = 1024;
-
-/**
- * "Is this normalized address in `entries`?", asked on every request. BlockList.check builds a native SocketAddress
- * per call, so answers are remembered (bounded); an empty list answers at once.
- */
-function compileAddressList(entries: readonly string[], keyPath: string): (address: string) => boolean {
-  const list = new BlockList();
-  const problems: ConfigProblem[] = [];
-  entries.forEach((entry, index) => {
-    const slash = entry.indexOf('/');
-    const rawAddress = slash === -1 ? entry : entry.slice(0, slash);
-    const rawMaxPrefix = isIP(rawAddress) === 4 ? 32 : 128;
-    const prefixText = slash === -1 ? String(rawMaxPrefix) : entry.slice(slash + 1);
-    const rawPrefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
-    const address = rawPrefix <= rawMaxPrefix ? normalizeAddress(rawAddress) : undefined;
-    const family = address === undefined ? 0 : isIP(address);
-    // A mapped IPv4 range (`::ffff:10.0.0.0/104`) becomes the plain IPv4 range, like the addresses matched against it.
-    const prefix = family === 4 && rawMaxPrefix === 128 ? rawPrefix - 96 : rawPrefix;
-    if (address === undefined || !(prefix >= 0)) {
-      problems.push({
-        path: `${keyPath}[${index}]`,
-        message: `"${entry}" is not an IP address or CIDR range. Use forms like "10.0.0.5", "10.0.0.0/8" or "2001:db8::/32".`,
-      });
-      return;
-    }
-    list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
-  });
-  if (problems.length > 0) throw new ConfigError(problems);
-  if (entries.length === 0) return () => false;
-  const answers = new Map<string, boolean>();
-  return (address) => {
-    let answer = answers.get(address);
-    if (answer === undefined) {
-      answer = list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
-      if (answers.size >= MEMO_MAX_ADDRESSES) answers.clear();
-      answers.set(address, answer);
-    }
-    return answer;
-  };
-}

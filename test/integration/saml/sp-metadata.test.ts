@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { loadConfig } from '../../../src/config/load-config.js';
 import type { RuntimeConfig } from '../../../src/config/runtime-config.js';
 import { ConfigError } from '../../../src/errors.js';
-import { renderSpMetadata } from '../../../src/runtime.js';
+import { renderSpMetadata } from '../../../src/app/build-runtime.js';
 import { SAML_URI } from '../../../src/saml/saml-uris.js';
 import { ACS_URL, IDP_ENTITY_ID, OTHER_ACS_URL, SP_ENTITY_ID, SSO_URL, idpKeys, spKeys } from '../../support/saml-test-kit.js';
 
