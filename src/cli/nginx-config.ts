@@ -108,6 +108,11 @@ function upstreamTarget(url: URL, what: string, allowPath: boolean): UpstreamTar
   return { scheme, server: `${url.hostname}:${port}`, hostname: url.hostname.replace(/^\[|\]$/g, ''), prefix };
 }
 
+/** A literal for an nginx (PCRE) regular expression; the value has passed `token` (no quotes, braces or `\\`). */
+function regexEscape(value: string): string {
+  return value.replace(/[.*+?^()|[\]]/g, (char) => `\\${char}`);
+}
+
 /** `jira.example.com:8443` → `jira.example.com` (server_name never carries the port). */
 function hostName(host: string): string {
   return host.replace(/:\d+$/, '');
@@ -363,6 +368,13 @@ function renderServer(w: Writer, plan: AppPlan, ctx: ServerContext): void {
 
     w.comment('Everything else: asked about, then forwarded to the app.');
     w.block('location /', () => {
+      w.comment(
+        `nginx matched this location on the normalized path, but asks about and forwards the raw one: a raw path below`,
+        `${ctx.prefix}/ that normalizes elsewhere (${ctx.prefix}/../browse/X-1) would be judged as one of the proxy's own endpoints.`,
+      );
+      w.block(`if ($request_uri ~ "^${regexEscape(ctx.prefix)}(?:[/?]|$)")`, () => {
+        w.line('return 404;');
+      });
       w.line(`auth_request ${ctx.authPath};`);
       w.line('auth_request_set $sso_cookie $upstream_http_x_sso_cookie;');
       w.line('auth_request_set $sso_login $upstream_http_x_sso_login;');

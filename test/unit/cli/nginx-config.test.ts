@@ -133,6 +133,8 @@ t.test('everything else: auth_request, the vetted Cookie, the login redirect, st
   const text = renderNginxConfig(await load(t), { ssoUpstream: 'http://127.0.0.1:8080' });
   const [jira, confluence] = servers(text) as [string, string];
   const app = directives(block(jira, 'location /'));
+  t.equal(app[1], 'if ($request_uri ~ "^/_sso(?:[/?]|$)") {', 'first: a raw URI below the prefix that nginx normalized elsewhere is refused');
+  t.equal(app[2], 'return 404;');
   for (const line of [
     'auth_request /_sso/auth;',
     'auth_request_set $sso_cookie $upstream_http_x_sso_cookie;',
