@@ -19,6 +19,7 @@ import { startDemoIdp } from '../examples/demo/demo-idp.js';
 import { readDemoKeyPair } from '../examples/demo/demo-keys.js';
 import { onCpus } from './cpu-plan.js';
 import { freePort } from './free-port.js';
+import { checkReachesUpstream } from './upstream-check.js';
 import { waitForPort } from './wait-for-port.js';
 
 export interface ApacheMellonInstall {
@@ -50,8 +51,6 @@ const THREADS = 32;
 const ENDPOINT = '/mellon';
 const SESSION_COOKIE = 'mellon-cookie';
 const USER = { username: 'bench-user', password: 'bench-password', email: 'bench-user@bench.test', firstName: 'Bench', lastName: 'User' } as const;
-/** Text of the bench upstream's small page: proof that a 2xx came from the upstream, not from httpd. */
-const UPSTREAM_PAGE_MARK = '<title>Benchmark page</title>';
 const LOGIN_STEPS_TIMEOUT_MS = 10_000;
 
 /** httpd and mod_auth_mellon, or undefined when either is not installed. */
@@ -220,10 +219,8 @@ async function signIn(port: number, host: string, idpUrl: string): Promise<strin
   const sessionCookie = `${SESSION_COOKIE}=${session}`;
 
   // 4. With the session, a request reaches the upstream.
-  const page = await send(`${sp}/`, { headers: { host, cookie: sessionCookie } });
-  if (page.status < 200 || page.status >= 300 || !page.body.includes(UPSTREAM_PAGE_MARK)) {
-    throw new Error(`apache-mellon: a request with the mellon session got HTTP ${page.status}, not the upstream's page`);
-  }
+  const problem = await checkReachesUpstream(port, host, sessionCookie);
+  if (problem !== undefined) throw new Error(`apache-mellon: ${problem}`);
   return sessionCookie;
 }
 

@@ -42,6 +42,7 @@ export interface BenchReplies {
   readonly 'crowd-sessions': readonly string[];
   readonly 'crowd-latency': null;
   readonly 'token-memory': TokenMemoryResult;
+  readonly 'token-lookups': number;
   readonly close: null;
 }
 
@@ -53,6 +54,8 @@ export type BenchRequest =
   | { readonly kind: 'crowd-sessions'; readonly count: number }
   | { readonly kind: 'crowd-latency'; readonly latencyMs: number }
   | ({ readonly kind: 'token-memory' } & TokenMemoryOptions)
+  /** crowd-sso-proxy: Crowd token lookups so far (token cache hits + misses, from its metrics). */
+  | { readonly kind: 'token-lookups' }
   | { readonly kind: 'close' };
 
 export type BenchRequestEnvelope = { readonly id: number; readonly request: BenchRequest };

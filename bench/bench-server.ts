@@ -68,6 +68,16 @@ async function createSessions(crowd: FakeCrowd, spec: Extract<BenchServerSpec, {
   return tokens;
 }
 
+/** Every time the proxy looked a Crowd token up (a request with a Crowd cookie), from its Prometheus metrics. */
+async function tokenLookups(adminPort: number | undefined): Promise<number> {
+  if (adminPort === undefined) throw new Error('crowd-sso-proxy has no admin listener to read its metrics from');
+  const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+  const text = await response.text();
+  let lookups = 0;
+  for (const match of text.matchAll(/^crowd_sso_proxy_token_cache_(?:hits|misses)_total(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e\+?\d+)?)$/gm)) lookups += Number(match[1]);
+  return lookups;
+}
+
 async function start(spec: BenchServerSpec): Promise<Running> {
   switch (spec.role) {
     case 'upstream': {
@@ -111,7 +121,7 @@ async function start(spec: BenchServerSpec): Promise<Running> {
       const address = await app.listen();
       return {
         port: address.port,
-        answer: (request) => unsupported(spec.role, request),
+        answer: (request) => (request.kind === 'token-lookups' ? tokenLookups(app.adminAddress()?.port) : unsupported(spec.role, request)),
         close: () => app.close(),
       };
     }

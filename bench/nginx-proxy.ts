@@ -4,7 +4,7 @@
  * streams responses (`proxy_buffering off`, like http-proxy). Everything it writes stays in its own temporary folder.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onCpus } from './cpu-plan.js';
@@ -78,6 +78,9 @@ export function startNginxProxy(binary: string, upstreamPort: number, cpuList: s
 /** nginx in the foreground with the configuration `config` writes for its temporary folder and port. */
 export async function startNginx(binary: string, config: (dir: string, port: number) => string, cpuList: string | undefined): Promise<NginxProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-bench-nginx-'));
+  // Started as root, nginx runs its worker as nobody: the worker must reach the temp and cache folders nginx creates
+  // (and hands to that user) in here.
+  chmodSync(dir, 0o755);
   const port = await freePort();
   const configFile = join(dir, 'nginx.conf');
   writeFileSync(configFile, config(dir, port));

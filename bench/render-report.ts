@@ -16,11 +16,16 @@ const TARGET_TITLES: Readonly<Record<RowTarget, string>> = {
   'sso-miss': 'crowd-sso-proxy, cache miss',
   'sso-burst': 'crowd-sso-proxy, burst of new tokens',
   'sso-workers': 'crowd-sso-proxy, `workers: 2`, cache hit',
+  'apache-mellon': 'Apache httpd + mod_auth_mellon (1 process, 32 threads)',
+  'nginx-forward-auth': 'nginx (1 worker) + crowd-sso-proxy, forward-auth',
 };
 
 /** Targets from the issue. */
 const TARGET_THROUGHPUT_RATIO = 0.9;
 const TARGET_ADDED_P99_MS = 1;
+/** Forward-auth behind nginx against the established SAML reverse proxy, and against nginx alone. */
+const TARGET_FORWARD_AUTH_OVER_MELLON = 1.2;
+const TARGET_FORWARD_AUTH_OVER_NGINX = 0.8;
 
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '–');
 const integer = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -54,13 +59,14 @@ function crowdCell(row: MeasuredRow): string {
 function tableRow(report: BenchReport, row: BenchRow): string {
   const group = GROUP_TITLES[row.group](report.connections[row.group]);
   const target = TARGET_TITLES[row.target];
-  if (row.kind === 'skipped') return `| ${group} | ${target} | – | – | – | – | – | – | | ${row.note} |`;
+  if (row.kind === 'skipped') return `| ${group} | ${target} | – | – | – | – | – | – | – | | ${row.note} |`;
   const base = baseline(report, row.group);
   const ratio = base === undefined ? '–' : `${throughputRatio(row, base).toFixed(2)}×`;
   const added = base === undefined ? '–' : `${row.p99Ms - base.p99Ms >= 0 ? '+' : ''}${ms(row.p99Ms - base.p99Ms)}`;
-  const notes = [row.failures > 0 ? `${integer(row.failures)} failed` : undefined, row.note].filter((note) => note !== undefined).join('; ');
+  const parts = row.proxyCpuUsParts === undefined ? undefined : `CPU µs/req: ${Object.entries(row.proxyCpuUsParts).map(([name, us]) => `${name} ${integer(us)}`).join(' + ')}`;
+  const notes = [row.note, parts].filter((note) => note !== undefined).join('; ');
   const cpu = row.proxyCpuUs === undefined ? '' : base?.proxyCpuUs === undefined ? integer(row.proxyCpuUs) : `${integer(row.proxyCpuUs)} (${(row.proxyCpuUs / base.proxyCpuUs).toFixed(2)}×)`;
-  return `| ${group} | ${target} | ${integer(row.ratePerSecond)} | ${ratio} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${added} | ${cpu} | ${crowdCell(row)} | ${notes} |`;
+  return `| ${group} | ${target} | ${integer(row.ratePerSecond)} | ${integer(row.failures)} | ${ratio} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${added} | ${cpu} | ${crowdCell(row)} | ${notes} |`;
 }
 
 function targets(report: BenchReport): string[] {
@@ -81,6 +87,7 @@ function targets(report: BenchReport): string[] {
     const added = hit.p99Ms - base.p99Ms;
     lines.push(`- p99 added over bare http-proxy at 1 connection: ${ms(added)} ms (target ≤ ${TARGET_ADDED_P99_MS} ms): ${verdict(added <= TARGET_ADDED_P99_MS)}`);
   }
+  lines.push(...forwardAuthTargets(report, find));
   const crowdRows = report.rows.filter((row): row is MeasuredRow => row.kind === 'measured' && row.crowd !== undefined && row.target !== 'sso-workers');
   if (crowdRows.length > 0) {
     const worst = Math.max(...crowdRows.map((row) => row.crowd?.maxCallsPerToken ?? 0));
@@ -93,10 +100,34 @@ function targets(report: BenchReport): string[] {
   return lines;
 }
 
+/**
+ * nginx + crowd-sso-proxy in forward-auth mode against Apache httpd + mod_auth_mellon and against nginx alone, from the
+ * same run (paired slices, as throughputRatio), and its p99 at one connection against mellon's.
+ */
+function forwardAuthTargets(report: BenchReport, find: (group: RowGroup, target: RowTarget) => MeasuredRow | undefined): string[] {
+  const lines: string[] = [];
+  const verdict = (ok: boolean): string => (ok ? 'PASS' : '**MISS**');
+  const ratioLine = (group: RowGroup, other: RowTarget, title: string, target: number): void => {
+    const forwardAuth = find(group, 'nginx-forward-auth');
+    const base = find(group, other);
+    if (forwardAuth === undefined || base === undefined) return;
+    const ratio = throughputRatio(forwardAuth, base);
+    lines.push(`- ${GROUP_TITLES[group](report.connections[group])}: nginx + crowd-sso-proxy forward-auth ${ratio.toFixed(2)}× ${title} req/s (target ≥ ${target}×): ${verdict(ratio >= target)}`);
+  };
+  for (const group of ['small', 'download'] as const) ratioLine(group, 'apache-mellon', 'Apache httpd + mod_auth_mellon', TARGET_FORWARD_AUTH_OVER_MELLON);
+  for (const group of ['small', 'download', 'latency'] as const) ratioLine(group, 'nginx', 'nginx alone', TARGET_FORWARD_AUTH_OVER_NGINX);
+  const forwardAuth = find('latency', 'nginx-forward-auth');
+  const mellon = find('latency', 'apache-mellon');
+  if (forwardAuth !== undefined && mellon !== undefined) {
+    lines.push(`- p99 at 1 connection: nginx + crowd-sso-proxy forward-auth ${ms(forwardAuth.p99Ms)} ms, Apache httpd + mod_auth_mellon ${ms(mellon.p99Ms)} ms (target: no worse): ${verdict(forwardAuth.p99Ms <= mellon.p99Ms)}`);
+  }
+  return lines;
+}
+
 function placement(report: BenchReport): string {
   const { cpus } = report;
   if (cpus === undefined) return 'Processes are not pinned to CPUs.';
-  return `The proxy under test (bare http-proxy, nginx, crowd-sso-proxy) runs alone on CPU ${cpus.proxy}; the load generator, the upstream and the fake Crowd share CPU ${cpus.load}; \`workers: 2\` gets CPUs ${cpus.all}.`;
+  return `The proxy under test (bare http-proxy, nginx, crowd-sso-proxy, Apache httpd; nginx and crowd-sso-proxy together in the forward-auth row) runs alone on CPU ${cpus.proxy}; the load generator, the upstream and the fake Crowd share CPU ${cpus.load}; \`workers: 2\` gets CPUs ${cpus.all}.`;
 }
 
 export function renderReport(report: BenchReport): string {
@@ -105,11 +136,11 @@ export function renderReport(report: BenchReport): string {
   if (report.rows.length > 0) {
     lines.push(
       '',
-      '| load | server | req/s | × http-proxy | p50 ms | p99 ms | p99 vs http-proxy ms | proxy CPU µs/req (× http-proxy) | Crowd calls / tokens / max per token | notes |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| load | server | req/s | failed | × http-proxy | p50 ms | p99 ms | p99 vs http-proxy ms | proxy CPU µs/req (× http-proxy) | Crowd calls / tokens / max per token | notes |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
       ...report.rows.map((row) => tableRow(report, row)),
       '',
-      `Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured in ${options.rounds} slices taking turns with the other rows of its group (req/s: all slices together; × http-proxy: the median over rounds of the ratio of the two neighbouring slices); the load generator (autocannon, or ws for WebSockets), the upstream, the proxy and the fake Crowd each run in their own process on 127.0.0.1. ${placement(report)} crowd-sso-proxy runs as in production: JSON access log on (written to /dev/null), Prometheus metrics on (\`admin\` listener). Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,
+      `Each row: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured in ${options.rounds} slices taking turns with the other rows of its group (req/s: all slices together; × http-proxy: the median over rounds of the ratio of the two neighbouring slices); the load generator (autocannon, or ws for WebSockets), the upstream, the proxy and the fake Crowd each run in their own process on 127.0.0.1. ${placement(report)} crowd-sso-proxy runs as in production: JSON access log on (written to /dev/null), Prometheus metrics on (\`admin\` listener). Cache hit: ${integer(report.hitTokens)} signed-in users' tokens, each validated once before the row. Cache miss: every request carries a token the proxy has never seen; the fake Crowd answers after ${options.crowdLatencyMs} ms. WebSocket rows count message round trips per second. req/s counts 2xx answers only; failed: any other status, connection errors and timeouts (a proxy answering a login redirect fast must not look fast). Apache httpd + mod_auth_mellon: every request carries the mellon session of one real login through the demo IdP made at start-up; its CPU is all of httpd's processes. Forward-auth: nginx asks crowd-sso-proxy's \`/_sso/auth\` about every request (\`auth_request\`), caches allowing answers for a few seconds, and forwards to the upstream itself; its CPU is nginx's and crowd-sso-proxy's together (split in the notes). Crowd calls are the \`POST /session/{token}\` validations the fake Crowd received during the measured part (cache TTL ${report.cacheTtlSeconds} s).`,
     );
   }
   if (report.login !== undefined) {

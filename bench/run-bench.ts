@@ -23,9 +23,13 @@ import { measureHttp, type LoadSlice } from './measure-http.js';
 import { measureLoginCost, type LoginCostResult } from './measure-login-cost.js';
 import { measureWebSocket } from './measure-websocket.js';
 import { findNginx, startNginxProxy } from './nginx-proxy.js';
+import { findApacheMellon, startApacheMellon } from './apache-mellon.js';
+import { AUTH_CACHE_SECONDS, startNginxForwardAuth } from './nginx-forward-auth.js';
+import { processTreeCpuUs } from './process-cpu.js';
+import { checkReachesUpstream } from './upstream-check.js';
 
 export type RowGroup = 'small' | 'download' | 'latency' | 'websocket';
-export type RowTarget = 'direct' | 'http-proxy' | 'nginx' | 'sso-hit' | 'sso-miss' | 'sso-burst' | 'sso-workers';
+export type RowTarget = 'direct' | 'http-proxy' | 'nginx' | 'sso-hit' | 'sso-miss' | 'sso-burst' | 'sso-workers' | 'apache-mellon' | 'nginx-forward-auth';
 
 export interface RowSpec {
   /** `<group>/<target>`, e.g. `small/sso-hit`. */
@@ -54,8 +58,13 @@ export interface MeasuredRow extends RowSpec {
   /** Completed requests or round trips. */
   readonly completed: number;
   readonly failures: number;
-  /** CPU time of the proxy process per request or round trip (bare http-proxy and single-process crowd-sso-proxy rows). */
+  /**
+   * CPU time of the proxy per request or round trip: its process (bare http-proxy, single-process crowd-sso-proxy),
+   * all processes of a native server (nginx, Apache httpd), or both servers (nginx + crowd-sso-proxy in forward-auth).
+   */
   readonly proxyCpuUs: number | undefined;
+  /** The same, per server, when the row has more than one (forward-auth: nginx and crowd-sso-proxy). */
+  readonly proxyCpuUsParts: Readonly<Record<string, number>> | undefined;
   /** Crowd token validations during the measured part (crowd-sso-proxy rows). */
   readonly crowd: CrowdCallCount | undefined;
   readonly note: string | undefined;
@@ -103,9 +112,9 @@ export interface BenchReport {
 }
 
 const GROUPS: Readonly<Record<RowGroup, readonly RowTarget[]>> = {
-  small: ['direct', 'http-proxy', 'nginx', 'sso-hit', 'sso-miss', 'sso-burst', 'sso-workers'],
-  download: ['direct', 'http-proxy', 'nginx', 'sso-hit', 'sso-workers'],
-  latency: ['direct', 'http-proxy', 'nginx', 'sso-hit'],
+  small: ['direct', 'http-proxy', 'nginx', 'sso-hit', 'sso-miss', 'sso-burst', 'sso-workers', 'apache-mellon', 'nginx-forward-auth'],
+  download: ['direct', 'http-proxy', 'nginx', 'sso-hit', 'sso-workers', 'apache-mellon', 'nginx-forward-auth'],
+  latency: ['direct', 'http-proxy', 'nginx', 'sso-hit', 'apache-mellon', 'nginx-forward-auth'],
   websocket: ['direct', 'http-proxy', 'nginx', 'sso-hit'],
 };
 
@@ -157,6 +166,8 @@ function proxyConfig(crowdPort: number, upstreamPort: number, listen: { port: nu
     logLevel: 'info',
     admin: { host: '127.0.0.1', port: 0 },
     apps: [{ name: 'jira', hosts: [HOST], upstream: `http://127.0.0.1:${upstreamPort}`, startPath: '/secure/Dashboard.jspa' }],
+    // The nginx of the forward-auth row asks from 127.0.0.1 (the load generator sends no X-Forwarded-For).
+    trustedProxies: ['127.0.0.1/32'],
     crowd: {
       baseUrl: `http://127.0.0.1:${crowdPort}/crowd`,
       applicationName: PROXY_APP.name,
@@ -188,19 +199,28 @@ interface RowRun {
   readonly port: number;
   readonly rotation: TokenRotation;
   readonly connections: number;
-  /** The proxy process whose CPU time is measured, when the row has one that answers over IPC. */
-  readonly proxy: BenchProcess | undefined;
+  /** Reads the CPU time (µs) each server of the row has used so far, when the row measures it. */
+  readonly cpu: CpuMeter | undefined;
+  /** The Cookie header of the next request. */
+  readonly cookie: () => string;
   readonly countsCrowd: boolean;
   readonly latencies: LatencyRecorder;
   completed: number;
   failures: number;
   seconds: number;
   readonly sliceRates: number[];
-  cpuUs: number;
+  /** CPU µs per server over the measured slices. */
+  readonly cpuUs: Map<string, number>;
   /** Token → validations the fake Crowd received for it during this row's slices. */
   readonly validations: Map<string, number>;
   reused: number;
+  /** Forward-auth: requests nginx asked crowd-sso-proxy about (the rest its auth cache answered). */
+  authCalls: number;
 }
+
+type CpuMeter = () => Promise<Readonly<Record<string, number>> | undefined>;
+
+const processCpu = (proxy: BenchProcess): Promise<number> => proxy.ask({ kind: 'cpu-usage' }).then((usage) => usage.user + usage.system);
 
 function roundRobin(tokens: readonly string[], repeat = 1): TokenRotation {
   let index = 0;
@@ -217,7 +237,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const unknown = (options.rows ?? []).filter((id) => !ALL_ROWS.some((row) => row.id === id));
   if (unknown.length > 0) throw new Error(`unknown benchmark rows: ${unknown.join(', ')}; known: ${ALL_ROWS.map((row) => row.id).join(', ')}`);
   const needs = (...targets: RowTarget[]): boolean => selected.some((row) => targets.includes(row.target));
-  const needsSso = needs('sso-hit', 'sso-miss', 'sso-burst', 'sso-workers') || options.logins > 0;
+  const needsSso = needs('sso-hit', 'sso-miss', 'sso-burst', 'sso-workers', 'nginx-forward-auth') || options.logins > 0;
   const dir = mkdtempSync(join(tmpdir(), 'crowd-sso-proxy-bench-'));
   const closers: (() => Promise<void>)[] = [];
   const starting: Promise<unknown>[] = [];
@@ -239,13 +259,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   try {
     const cacheDefaults = await defaultCacheSettings(dir);
-    progress('starting the upstream, the bare http-proxy, nginx, the fake Crowd and crowd-sso-proxy');
+    progress('starting the upstream, the bare http-proxy, nginx, Apache httpd + mellon, the fake Crowd and crowd-sso-proxy');
     const [upstream, crowd, probe] = await Promise.all([
       start(startBenchProcess({ role: 'upstream' }, { cpuList: cpus?.load })),
       needsSso ? start(startBenchProcess({ role: 'fake-crowd', applicationName: PROXY_APP.name, applicationPassword: PROXY_APP.password, username: USERNAME }, { cpuList: cpus?.load })) : undefined,
       options.memoryTokens > 0 ? start(startBenchProcess({ role: 'probe' }, { execArgv: ['--expose-gc', `--max-old-space-size=${TOKEN_MEMORY_HEAP_MB}`], cpuList: cpus?.load })) : undefined,
     ]);
-    const nginxBinary = needs('nginx') ? findNginx() : undefined;
+    const nginxBinary = needs('nginx', 'nginx-forward-auth') ? findNginx() : undefined;
+    const apacheInstall = needs('apache-mellon') ? findApacheMellon() : undefined;
     const workersNote = supportsWorkers() ? undefined : 'pending: the configuration has no `workers` key yet';
     const workersPort = crowd !== undefined && needs('sso-workers') && workersNote === undefined ? await freePort() : undefined;
     const configFile = (name: string, listen: { port: number; workers?: number }): string => {
@@ -253,12 +274,21 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       writeFileSync(path, JSON.stringify(proxyConfig(crowd?.port ?? 0, upstream.port, listen), null, 2));
       return path;
     };
-    const [bare, nginx, sso, workers] = await Promise.all([
+    const [bare, nginx, sso, workers, apache] = await Promise.all([
       needs('http-proxy') ? start(startBenchProcess({ role: 'bare-http-proxy', upstreamPort: upstream.port }, { cpuList: cpus?.proxy })) : undefined,
-      nginxBinary === undefined ? undefined : start(startNginxProxy(nginxBinary, upstream.port, cpus?.proxy)),
+      nginxBinary === undefined || !needs('nginx') ? undefined : start(startNginxProxy(nginxBinary, upstream.port, cpus?.proxy)),
       crowd === undefined ? undefined : start(startBenchProcess({ role: 'sso-proxy', configPath: configFile('proxy.config.json', { port: 0 }) }, { cpuList: cpus?.proxy })),
       workersPort === undefined ? undefined : start(startCliProxy(configFile('proxy-workers.config.json', { port: workersPort, workers: WORKERS }), workersPort, cpus?.all)),
+      // A row that cannot sign in through mellon is skipped with the reason, not the whole run.
+      apacheInstall === undefined
+        ? undefined
+        : start(startApacheMellon(apacheInstall, { upstreamPort: upstream.port, host: HOST, cpuList: cpus?.proxy })).catch((error: unknown) => `skipped: ${error instanceof Error ? error.message : String(error)}`),
     ]);
+    // nginx and crowd-sso-proxy share the proxy's CPU, as Apache httpd has it alone: the whole of each setup on one core.
+    const forwardAuth =
+      nginxBinary === undefined || sso === undefined || !needs('nginx-forward-auth')
+        ? undefined
+        : await start(startNginxForwardAuth(nginxBinary, { upstreamPort: upstream.port, ssoPort: sso.port }, cpus?.proxy));
 
     const missTokensWanted = needs('sso-miss') ? Math.ceil(MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) : 0;
     const burstTokensWanted = needs('sso-burst') ? Math.ceil((MISS_RATE_BOUND * (options.durationSeconds + options.warmupSeconds)) / BURST_REPEAT) : 0;
@@ -275,6 +305,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await crowd.ask({ kind: 'crowd-latency', latencyMs: options.crowdLatencyMs });
     }
     const hits = roundRobin(hitTokens);
+    const forwardAuthProblem = forwardAuth === undefined ? undefined : await checkReachesUpstream(forwardAuth.port, HOST, cookieHeader(hitTokens[0] as string));
 
     const portOf = (target: RowTarget): number | string => {
       switch (target) {
@@ -286,6 +317,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           return nginx?.port ?? 'skipped: nginx is not installed (Debian package `nginx`)';
         case 'sso-workers':
           return workers === undefined || workersPort === undefined ? (workersNote ?? 'not started') : workersPort;
+        case 'apache-mellon':
+          if (typeof apache === 'string') return apache;
+          return apache?.port ?? 'skipped: Apache httpd with mod_auth_mellon is not installed (Debian packages `apache2`, `libapache2-mod-auth-mellon`)';
+        case 'nginx-forward-auth':
+          if (nginxBinary === undefined) return 'skipped: nginx is not installed (Debian package `nginx`)';
+          if (forwardAuthProblem !== undefined) return `skipped: nginx + crowd-sso-proxy forward-auth: ${forwardAuthProblem}`;
+          return forwardAuth?.port ?? 'not started';
         default:
           return sso?.port ?? 'not started';
       }
@@ -348,24 +386,28 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     async function prepareRow(row: RowSpec, port: number): Promise<RowRun> {
       const rotation = row.target === 'sso-miss' ? roundRobin(missTokens) : row.target === 'sso-burst' ? roundRobin(burstTokens, BURST_REPEAT) : hits;
       const connections = row.target === 'sso-burst' ? BURST_REPEAT * 4 : CONNECTIONS[row.group];
-      const isSso = row.target.startsWith('sso-');
+      const isSso = row.target.startsWith('sso-') || row.target === 'nginx-forward-auth';
+      const mellonCookie = typeof apache === 'object' && row.target === 'apache-mellon' ? `; ${apache.sessionCookie}` : '';
       const run: RowRun = {
         row,
         port,
         rotation,
         connections,
-        proxy: row.target === 'http-proxy' ? bare : isSso && row.target !== 'sso-workers' ? sso : undefined,
+        cpu: cpuMeter(row.target),
+        // The mellon row sends the same Crowd-shaped cookies as every row, plus its session.
+        cookie: () => `${cookieHeader(rotation.next())}${mellonCookie}`,
         countsCrowd: isSso && crowd !== undefined,
         latencies: createLatencyRecorder(),
         completed: 0,
         failures: 0,
         seconds: 0,
         sliceRates: [],
-        cpuUs: 0,
+        cpuUs: new Map(),
         validations: new Map(),
         reused: 0,
+        authCalls: 0,
       };
-      if ((row.target === 'sso-hit' || row.target === 'sso-workers') && crowd !== undefined) {
+      if ((row.target === 'sso-hit' || row.target === 'sso-workers' || row.target === 'nginx-forward-auth') && crowd !== undefined) {
         // Every signed-in user's token validated before the row. The cluster hands each connection to one worker, and
         // every worker has its own cache: enough laps that each token has reached each worker.
         const laps = row.target === 'sso-workers' ? WORKERS_PRIMING_LAPS : 1;
@@ -383,19 +425,52 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (run.row.group === 'websocket') {
         return measureWebSocket({ url: `ws://127.0.0.1:${run.port}${PATHS.websocket}`, host: HOST, cookieHeader: cookieHeader(hits.next()), connections: run.connections, durationSeconds, messageBytes: WEBSOCKET_MESSAGE_BYTES, latencies });
       }
-      return measureHttp({ url: `http://127.0.0.1:${run.port}${PATHS[run.row.group]}`, host: HOST, connections: run.connections, durationSeconds, nextCookieHeader: () => cookieHeader(run.rotation.next()), latencies });
+      return measureHttp({ url: `http://127.0.0.1:${run.port}${PATHS[run.row.group]}`, host: HOST, connections: run.connections, durationSeconds, nextCookieHeader: run.cookie, latencies });
+    }
+
+    /** What measures the CPU of the row's servers, if anything does. */
+    function cpuMeter(target: RowTarget): CpuMeter | undefined {
+      const tree = (pid: number): Promise<number | undefined> => Promise.resolve(processTreeCpuUs(pid));
+      const parts =
+        (meters: Record<string, () => Promise<number | undefined>>): CpuMeter =>
+        async () => {
+          const entries = await Promise.all(Object.entries(meters).map(async ([name, read]) => [name, await read()] as const));
+          return entries.every(([, value]) => value !== undefined) ? Object.fromEntries(entries as (readonly [string, number])[]) : undefined;
+        };
+      switch (target) {
+        case 'http-proxy':
+          return bare === undefined ? undefined : parts({ 'http-proxy': () => processCpu(bare) });
+        case 'nginx':
+          return nginx === undefined ? undefined : parts({ nginx: () => tree(nginx.pid) });
+        case 'apache-mellon':
+          return typeof apache !== 'object' ? undefined : parts({ httpd: () => tree(apache.pid) });
+        case 'nginx-forward-auth':
+          return forwardAuth === undefined || sso === undefined ? undefined : parts({ nginx: () => tree(forwardAuth.pid), 'crowd-sso-proxy': () => processCpu(sso) });
+        case 'sso-hit':
+        case 'sso-miss':
+        case 'sso-burst':
+          return sso === undefined ? undefined : parts({ 'crowd-sso-proxy': () => processCpu(sso) });
+        default:
+          return undefined;
+      }
     }
 
     async function measureSlice(run: RowRun): Promise<void> {
       const reusedBefore = run.rotation.reused;
       if (run.countsCrowd) await crowd?.ask({ kind: 'crowd-mark' });
-      const cpuBefore = await run.proxy?.ask({ kind: 'cpu-usage' });
+      const asksSso = run.row.target === 'nginx-forward-auth' ? sso : undefined;
+      const lookupsBefore = await asksSso?.ask({ kind: 'token-lookups' });
+      const cpuBefore = await run.cpu?.();
       const slice = await load(run, options.durationSeconds / rounds, run.latencies);
-      const cpuAfter = await run.proxy?.ask({ kind: 'cpu-usage' });
+      const cpuAfter = await run.cpu?.();
+      const lookupsAfter = await asksSso?.ask({ kind: 'token-lookups' });
+      if (lookupsBefore !== undefined && lookupsAfter !== undefined) run.authCalls += lookupsAfter - lookupsBefore;
       if (run.countsCrowd) {
         for (const [token, calls] of (await crowd?.ask({ kind: 'crowd-calls' })) ?? []) run.validations.set(token, (run.validations.get(token) ?? 0) + calls);
       }
-      if (cpuBefore !== undefined && cpuAfter !== undefined) run.cpuUs += cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system;
+      if (cpuBefore !== undefined && cpuAfter !== undefined) {
+        for (const [name, after] of Object.entries(cpuAfter)) run.cpuUs.set(name, (run.cpuUs.get(name) ?? 0) + after - (cpuBefore[name] ?? after));
+      }
       run.completed += slice.completed;
       run.failures += slice.failures;
       run.seconds += slice.elapsedSeconds;
@@ -414,6 +489,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const notes = [
         run.row.target === 'sso-burst' ? `each token sent ${BURST_REPEAT}× by ${run.connections} connections at once` : undefined,
         run.row.target === 'sso-workers' ? 'each worker has its own token cache' : undefined,
+        run.row.target === 'apache-mellon' ? `every request with the mellon session of one login at start-up` : undefined,
+        run.row.target === 'nginx-forward-auth'
+          ? `auth_request to crowd-sso-proxy, allowing answers cached by nginx for ${AUTH_CACHE_SECONDS} s: ${run.completed + run.failures > 0 ? Math.round((100 * run.authCalls) / (run.completed + run.failures)) : 0} % of requests reached crowd-sso-proxy`
+          : undefined,
         run.rotation !== hits && run.reused > 0 ? `token pool ran out: ${run.reused} requests reused a token` : undefined,
       ].filter((note): note is string => note !== undefined);
       return {
@@ -425,7 +504,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         p99Ms: latency.p99Ms,
         completed: run.completed,
         failures: run.failures,
-        proxyCpuUs: run.proxy !== undefined && run.completed > 0 ? run.cpuUs / run.completed : undefined,
+        proxyCpuUs: run.cpu !== undefined && run.completed > 0 ? [...run.cpuUs.values()].reduce((sum, us) => sum + us, 0) / run.completed : undefined,
+        proxyCpuUsParts: run.cpu !== undefined && run.completed > 0 && run.cpuUs.size > 1 ? Object.fromEntries([...run.cpuUs].map(([name, us]) => [name, us / run.completed])) : undefined,
         crowd: run.countsCrowd ? { validateCalls, distinctTokens: run.validations.size, maxCallsPerToken } : undefined,
         note: notes.length > 0 ? notes.join('; ') : undefined,
       };
