@@ -4,8 +4,11 @@
  * gets its Basic challenge, anonymous requests reach nothing, WebSockets open with a session, forged headers are
  * removed, unknown hosts are refused, and the auth cache spares the proxy repeated questions.
  */
+import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import t from 'tap';
 import WebSocket from 'ws';
+import { startUpload } from '../../support/streaming-upload.js';
 import { HOSTS } from '../../support/stack.js';
 import { headerOf, rawRequest, signIn, skip, startNginxStack, statusOf, TEST_TIMEOUT_MS } from './nginx-setup.js';
 
@@ -143,4 +146,44 @@ t.test('the auth cache: a repeated allowed request costs the proxy no call; refu
 
   for (let i = 0; i < 2; i++) t.equal(await get('crowd.token_key=junkJunkJunkJunkJunk0'), 401);
   t.equal(asked(), before + 4, 'a refusal is never cached');
+});
+
+t.test('bodies stream both ways: an upload reaches the app while it is still being sent, a large download arrives whole', { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { stack, nginx, browser: newBrowser } = await startNginxStack(t);
+  const cookie = `crowd.token_key=${await signIn(newBrowser(), `http://${HOSTS.echo}/`)}`;
+  const MiB = 1024 * 1024;
+  const upload = startUpload(nginx.port, HOSTS.echo, '/upload', { cookie, accept: 'application/json' });
+  upload.send(2 * MiB);
+  await stack.echo.waitForBodyBytes(2 * MiB);
+  t.pass('the app has 2 MiB of the body before the client sent the rest (not buffered by nginx)');
+  const answer = await upload.finish(MiB);
+  t.equal(answer.status, 200);
+  t.equal((JSON.parse(answer.body) as { bodyBytes: number }).bodyBytes, 3 * MiB, 'the whole body, above nginx\'s default 1 MiB limit');
+
+  const bytes = 24 * MiB;
+  const download = await new Promise<{ status: number; sha: string; expected: string | undefined; length: number }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: nginx.port, path: `/download?bytes=${bytes}`, headers: { host: HOSTS.echo, cookie } }, (res) => {
+      const hash = createHash('sha256');
+      let length = 0;
+      res.on('data', (chunk: Buffer) => {
+        length += chunk.length;
+        hash.update(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, sha: hash.digest('hex'), expected: res.headers['x-body-sha256'] as string | undefined, length }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  t.equal(download.status, 200);
+  t.equal(download.length, bytes);
+  t.equal(download.sha, download.expected, 'byte for byte');
+});
+
+t.test('Crowd down: nginx answers 500 and the app receives nothing', { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { stack, browser: newBrowser } = await startNginxStack(t);
+  await stack.crowd.close();
+  const res = await newBrowser().request(`http://${HOSTS.echo}/rest/api/2/issue/X-1`, { headers: { ...JSON_CLIENT, cookie: 'crowd.token_key=neverValidatedToken000' } });
+  t.equal(res.status, 500, 'the proxy cannot decide (5xx): auth_request turns it into 500');
+  t.equal(stack.echo.requests.length, 0);
 });
