@@ -244,6 +244,14 @@ function renderSnippet(w: Writer, plan: AppPlan, ctx: SnippetContext): void {
           w.line('copy_headers X-SSO-Cookie X-SSO-User');
         });
         w.comment(
+          'A header the answer does not have (X-SSO-User without a session): Caddy 2.6 copies the placeholder itself as',
+          'its value (later versions copy nothing), and that text is removed.',
+        );
+        for (const [matcher, header] of [['@crowd_sso_no_user', 'X-SSO-User'], ['@crowd_sso_no_cookie', 'X-SSO-Cookie']] as const) {
+          w.line(`${matcher} header_regexp ${header} ^\\{http\\.reverse_proxy\\.header\\.`);
+          w.line(`request_header ${matcher} -${header}`);
+        }
+        w.comment(
           'Exactly the Cookie header the proxy vetted: at most one valid Crowd cookie (empty: no cookies), never the',
           'client\'s own. Set from the copied header, which works alike whether Caddy copies an empty value or skips it.',
         );

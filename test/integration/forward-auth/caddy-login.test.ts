@@ -170,6 +170,7 @@ t.test('Basic credentials on a credentials path reach the app without the Crowd 
     const seen = stack.echo.requests.slice(before);
     t.equal(seen.length, 1);
     t.equal(seen[0]?.headers.authorization, 'Basic eDp4', 'the client\'s own credentials');
+    t.notOk(seen[0]?.headers['x-sso-user'], `no user header without a session (${JSON.stringify(seen[0]?.headers['x-sso-user'])})`);
     return seen[0]?.headers.cookie;
   };
   t.equal(await send(`crowd.token_key=${token}; BITBUCKETSESSIONID=b1`), 'BITBUCKETSESSIONID=b1', 'the app\'s own cookie stays, the Crowd cookie is gone');

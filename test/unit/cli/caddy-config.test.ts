@@ -34,12 +34,13 @@ async function load(t: Test, raw: Record<string, unknown> = TWO_APPS): Promise<R
   return loadConfig(file, { env: {} });
 }
 
-/** The text of the block that starts with `head {`, up to its closing brace. */
+/** The text of the block that starts with `head {`, up to its closing brace (`\\{` in a regular expression is no brace). */
 function block(text: string, head: string): string {
   const start = text.indexOf(`${head} {`);
   if (start < 0) throw new Error(`no block "${head}" in:\n${text}`);
   let depth = 0;
   for (let i = text.indexOf('{', start + head.length); i < text.length; i++) {
+    if (text[i - 1] === '\\') continue;
     if (text[i] === '{') depth += 1;
     if (text[i] === '}' && --depth === 0) return text.slice(start, i + 1);
   }
@@ -95,7 +96,11 @@ t.test('everything else: client headers removed, forward_auth, the vetted Cookie
   };
   const auth = at('forward_auth http://127.0.0.1:8080 {');
   t.same(route.slice(auth, auth + 4), ['forward_auth http://127.0.0.1:8080 {', 'uri /_sso/auth?redirect=1', 'copy_headers X-SSO-Cookie X-SSO-User', '}']);
+  const placeholderLeft = at('@crowd_sso_no_user header_regexp X-SSO-User ^\\{http\\.reverse_proxy\\.header\\.');
+  t.ok(auth < placeholderLeft && placeholderLeft < at('request_header @crowd_sso_no_user -X-SSO-User'), 'an uncopied X-SSO-User (Caddy 2.6: the placeholder text) removed');
+  at('@crowd_sso_no_cookie header_regexp X-SSO-Cookie ^\\{http\\.reverse_proxy\\.header\\.');
   const cookie = at('request_header Cookie {http.request.header.X-SSO-Cookie}');
+  t.ok(at('request_header @crowd_sso_no_cookie -X-SSO-Cookie') < cookie);
   const proxy = at('reverse_proxy http://10.0.0.5:8080 {');
   t.ok(auth < cookie && cookie < at('request_header -X-SSO-Cookie') && cookie < proxy, 'asked, then the Cookie replaced, then forwarded');
   for (const name of ['X-Sso-User', 'X-Sso-Cookie', 'X-Remote-User', 'Forwarded', 'X-Real-Ip', 'X-Original-Uri', 'X-Forwarded-Uri', 'X-Http-Method-Override', 'Proxy-Authorization']) {
