@@ -3,6 +3,7 @@
  * servers, measures, counts Crowd calls and renders its report. Asserts what happened, never how fast.
  */
 import t from 'tap';
+import { findApacheMellon } from '../../../bench/apache-mellon.js';
 import { findNginx } from '../../../bench/nginx-proxy.js';
 import { renderReport } from '../../../bench/render-report.js';
 import { runBench, type MeasuredRow } from '../../../bench/run-bench.js';
@@ -16,7 +17,7 @@ t.test('a smoke run measures the selected rows, counts Crowd calls and renders t
     rounds: 2,
     warmupSeconds: 0,
     signedInUsers: 50,
-    rows: ['small/http-proxy', 'small/nginx', 'small/sso-hit', 'small/sso-miss', 'websocket/sso-hit'],
+    rows: ['small/http-proxy', 'small/nginx', 'small/sso-hit', 'small/sso-miss', 'small/apache-mellon', 'small/nginx-forward-auth', 'websocket/sso-hit'],
     memoryTokens: 3_000,
     logins: 3,
     crowdLatencyMs: 1,
@@ -25,7 +26,7 @@ t.test('a smoke run measures the selected rows, counts Crowd calls and renders t
 
   t.same(
     report.rows.map((row) => row.id),
-    ['small/http-proxy', 'small/nginx', 'small/sso-hit', 'small/sso-miss', 'websocket/sso-hit'],
+    ['small/http-proxy', 'small/nginx', 'small/sso-hit', 'small/sso-miss', 'small/apache-mellon', 'small/nginx-forward-auth', 'websocket/sso-hit'],
   );
   const measured = (id: string): MeasuredRow => {
     const row = report.rows.find((candidate) => candidate.id === id);
@@ -43,6 +44,27 @@ t.test('a smoke run measures the selected rows, counts Crowd calls and renders t
   const nginx = report.rows.find((row) => row.id === 'small/nginx');
   if (findNginx() === undefined) t.match(nginx, { kind: 'skipped', note: /nginx is not installed/ });
   else t.match(nginx, { kind: 'measured' });
+
+  // The signed-in rows of other servers: every measured response a 2xx from the upstream, with the CPU of the setup.
+  const others = [
+    { id: 'small/apache-mellon', installed: findApacheMellon() !== undefined, missing: /mod_auth_mellon is not installed/ },
+    { id: 'small/nginx-forward-auth', installed: findNginx() !== undefined, missing: /nginx is not installed/ },
+  ];
+  for (const { id, installed, missing } of others) {
+    if (!installed) {
+      t.match(report.rows.find((row) => row.id === id), { kind: 'skipped', note: missing }, `${id}: skipped without its server`);
+      continue;
+    }
+    const row = measured(id);
+    t.ok(row.completed > 0, `${id}: completed requests`);
+    t.equal(row.failures, 0, `${id}: no failed request`);
+    t.ok(row.proxyCpuUs !== undefined && row.proxyCpuUs > 0, `${id}: CPU of the setup per request`);
+  }
+  const forwardAuth = report.rows.find((row) => row.id === 'small/nginx-forward-auth');
+  if (forwardAuth?.kind === 'measured') {
+    t.same(Object.keys(forwardAuth.proxyCpuUsParts ?? {}), ['nginx', 'crowd-sso-proxy'], 'forward-auth: CPU of nginx and of crowd-sso-proxy');
+    t.ok(forwardAuth.crowd !== undefined && forwardAuth.crowd.maxCallsPerToken <= 1, 'forward-auth: at most one Crowd call per token');
+  }
 
   // Cache hits: every token was validated before the row, so the row itself needs Crowd at most once per token.
   const hit = measured('small/sso-hit');
@@ -64,8 +86,11 @@ t.test('a smoke run measures the selected rows, counts Crowd calls and renders t
   }
 
   const markdown = renderReport(report);
-  t.match(markdown, /\| load \| server \| req\/s \| × http-proxy \| p50 ms \| p99 ms \|/);
-  t.match(markdown, /\| small page \(1 KiB\), 32 connections \| crowd-sso-proxy, cache hit \| [\d,]+ \| [\d.]+× \|/);
+  t.match(markdown, /\| load \| server \| req\/s \| failed \| × http-proxy \| p50 ms \| p99 ms \|/);
+  t.match(markdown, /\| small page \(1 KiB\), 32 connections \| crowd-sso-proxy, cache hit \| [\d,]+ \| 0 \| [\d.]+× \|/);
+  if (forwardAuth?.kind === 'measured' && report.rows.some((row) => row.id === 'small/apache-mellon' && row.kind === 'measured')) {
+    t.match(markdown, /nginx \+ crowd-sso-proxy forward-auth [\d.]+× Apache httpd \+ mod_auth_mellon req\/s \(target ≥ 1\.2×\): (PASS|\*\*MISS\*\*)/);
+  }
   t.match(markdown, /Login cost \(3 logins/);
   t.match(markdown, /Memory with 3,000 distinct tokens/);
   t.ok(progress.length > 0, 'progress reported');
