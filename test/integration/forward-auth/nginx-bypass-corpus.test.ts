@@ -10,6 +10,7 @@
  * between nginx's reading (decoded, dot segments resolved) and the raw URI the app receives are added below.
  */
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import t from 'tap';
 import type { RecordedRequest } from '../../support/upstream-server.js';
 import { HOSTS } from '../../support/stack.js';
@@ -177,6 +178,60 @@ t.test('the bypass corpus through nginx: nothing reaches the app that the proxy 
   t.ok(forwarded > 100, 'the corpus does reach the app (the checks above are not vacuous)');
   const signedIn = stack.echo.requests.filter((r) => r.headers.cookie?.includes(`crowd.token_key=${valid}`)).length;
   t.ok(signedIn > 20, 'the allowed user is forwarded with the session');
+});
+
+/** A WebSocket handshake over a raw socket: the status line of the answer (the socket is then dropped). */
+function rawHandshake(port: number, lines: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const done = (): void => {
+      socket.destroy();
+      resolve(text.split('\r\n')[0] ?? '');
+    };
+    socket.setTimeout(5000, done);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text.includes('\r\n\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+  });
+}
+
+t.test('WebSocket handshakes through nginx: the same vetting as requests, on what the app received', { skip, timeout: 60_000 }, async (t) => {
+  const { stack, nginx, browser } = await startNginxStack(t, {
+    crowd: { users: [{ name: 'alice', password: 'x', email: 'alice@example.com', firstName: 'Alice', lastName: 'Adams', displayName: 'Alice Adams' }] },
+    apps: { echo: { preset: 'jira', access: { crowdGroups: ['echo-users'] } } },
+  });
+  const refused = await signIn(browser(), `http://${HOSTS.confluence}/`, 'alice');
+  const handshake = (target: string, extra: readonly string[]): string[] => [
+    `GET ${target} HTTP/1.1`,
+    `Host: ${HOSTS.echo}`,
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ...extra,
+  ];
+  const cases: [string, string[], string][] = [
+    ['/rest/ws', ['Connection: Upgrade, authorization', 'Authorization: Basic eDp4', `Cookie: crowd.token_key=${refused}`], 'Connection names Authorization'],
+    ['/rest/ws', ['Connection: Upgrade', 'Authorization: Basic eDp4', `Cookie: crowd.token_key=${refused}`], 'junk credentials and a refused session'],
+    ['/s/x/1/_/download/batch/ws', ['Connection: Upgrade', `Cookie: a=1, crowd.token_key=${refused}; crowd.token_key=${refused}`], 'a public path with a refused session'],
+    ['/s/x/_/browse/ws', ['Connection: Upgrade'], 'the /s/ rewrite to a page'],
+    ['/browse/ws', ['Connection: Upgrade', `Cookie: crowd.token_key=${refused}`], 'a refused session'],
+    ['/_sso/../browse/ws', ['Connection: Upgrade', `Cookie: crowd.token_key=${refused}`], 'below the prefix, normalized away'],
+    ['/logout/../browse/ws', ['Connection: Upgrade', `Cookie: crowd.token_key=${refused}`], 'below a logout path, normalized away'],
+  ];
+  for (const [target, extra, about] of cases) {
+    const status = await rawHandshake(nginx.port, handshake(target, [...extra, `X-Corpus-Id: ${about}`]));
+    const received = stack.echo.requests.filter((r) => r.headers['x-corpus-id'] === about);
+    for (const r of received) {
+      t.notMatch(r.headers.cookie ?? '', /crowd\.token_key/i, `${about}: no Crowd cookie reached the app (${status})`);
+      t.ok(isAnonymousAllowed(r), `${about}: ${r.url} may be reached without a session (${status})`);
+    }
+    if (received.length === 0) t.match(status, /^HTTP\/1\.1 (302|400|401|403|404)/, `${about}: refused (${status})`);
+  }
 });
 
 /**
