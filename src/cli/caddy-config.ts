@@ -136,7 +136,7 @@ export function renderCaddyConfig(config: RuntimeConfig, options: CaddyConfigOpt
   }
   const sso = upstreamTarget(ssoUrl, '--sso-upstream', false);
   const prefix = matchPath(config.pathPrefix, 'pathPrefix');
-  const authUri = `${prefix}/auth?redirect=1`;
+  const authPath = `${prefix}/auth`;
 
   const plans = config.apps.map((app, index) => planApp(app, index, prefix));
   const seen = new Map<string, string>();
@@ -160,7 +160,7 @@ export function renderCaddyConfig(config: RuntimeConfig, options: CaddyConfigOpt
   }
   for (const plan of plans) {
     w.line();
-    renderSnippet(w, plan, { prefix, authUri, sso });
+    renderSnippet(w, plan, { prefix, authPath, sso });
   }
   for (const plan of plans) {
     for (const host of plan.hosts) {
@@ -206,7 +206,7 @@ function planApp(app: AppConfig, index: number, prefix: string): AppPlan {
 
 interface SnippetContext {
   readonly prefix: string;
-  readonly authUri: string;
+  readonly authPath: string;
   readonly sso: UpstreamTarget;
 }
 
@@ -214,6 +214,14 @@ function renderSnippet(w: Writer, plan: AppPlan, ctx: SnippetContext): void {
   const { app } = plan;
   w.comment(`App "${token(app.name, `apps[${plan.index}].name`)}": ${app.upstream.origin}${plan.upstream.prefix}`);
   w.block(`(${plan.snippet})`, () => {
+    w.comment(
+      'The auth endpoint is for Caddy\'s forward_auth only: a client cannot ask about requests of its own making.',
+      '(Before the next handle: the first handle that matches is the one that runs.)',
+    );
+    w.line(`@crowd_sso_auth path ${ctx.authPath}`);
+    w.block('handle @crowd_sso_auth', () => {
+      w.line('respond 404');
+    });
     w.comment(
       'crowd-sso-proxy\'s own endpoints (SAML ACS and SLO, login, metadata, health), and the app\'s logout, login and',
       'login-form paths: through crowd-sso-proxy, which forwards to the app itself (it ends the SSO session on logout,',
@@ -240,7 +248,7 @@ function renderSnippet(w: Writer, plan: AppPlan, ctx: SnippetContext): void {
           '(browsers), or 401/403, which Caddy passes to the client as they are.',
         );
         w.block(`forward_auth ${ctx.sso.address}`, () => {
-          w.line(`uri ${ctx.authUri}`);
+          w.line(`uri ${ctx.authPath}?redirect=1`);
           w.line('copy_headers X-SSO-Cookie X-SSO-User');
         });
         w.comment(

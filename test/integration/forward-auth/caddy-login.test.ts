@@ -106,6 +106,10 @@ t.test('a Jira deep link through Caddy: the IdP form, back on the deep link sign
   t.equal(landed.url, deepLink, 'back on the exact deep link');
   t.match(landed.body, /Logged in as <b>alice<\/b>/, 'the Jira-like app, reached through Caddy, validated the Crowd cookie');
 
+  const direct = await browser.request(`http://${HOSTS.jira}/_sso/auth?redirect=1`, { headers: { 'x-forwarded-uri': '/browse/DEMO-1', 'x-original-uri': '/browse/DEMO-1' } });
+  t.equal(direct.status, 404, 'the auth endpoint is internal to Caddy: a client cannot call it');
+  t.notOk(direct.headers['x-sso-cookie']);
+
   const confluence = await browser.navigate(`http://${HOSTS.confluence}/display/DEMO/Welcome`);
   t.equal(confluence.url, `http://${HOSTS.confluence}/display/DEMO/Welcome`, 'the second app without a detour through the IdP');
   t.match(confluence.body, /Logged in as <b>alice<\/b>/);

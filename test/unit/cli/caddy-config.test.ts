@@ -34,7 +34,7 @@ async function load(t: Test, raw: Record<string, unknown> = TWO_APPS): Promise<R
   return loadConfig(file, { env: {} });
 }
 
-/** The text of the block that starts with `head {`, up to its closing brace (`\\{` in a regular expression is no brace). */
+/** The text of the block that starts with `head {`, up to its closing brace (`\{` in a regular expression is no brace). */
 function block(text: string, head: string): string {
   const start = text.indexOf(`${head} {`);
   if (start < 0) throw new Error(`no block "${head}" in:\n${text}`);
@@ -83,6 +83,10 @@ t.test('the proxy\'s endpoints and the apps\' logout and login paths go to the p
   t.ok(directives(confluence).includes('@crowd_sso path /_sso /_sso/* /logout.action /login.action /dologin.action /rest/tsv/1.0/authenticate'));
   for (const snippet of [jira, confluence]) {
     t.same(directives(block(snippet, 'handle @crowd_sso')), ['handle @crowd_sso {', 'reverse_proxy http://127.0.0.1:8080', '}']);
+    const lines = directives(snippet);
+    t.ok(lines.includes('@crowd_sso_auth path /_sso/auth'));
+    t.same(directives(block(snippet, 'handle @crowd_sso_auth')), ['handle @crowd_sso_auth {', 'respond 404', '}'], 'clients cannot call the auth endpoint');
+    t.ok(lines.indexOf('handle @crowd_sso_auth {') < lines.indexOf('handle @crowd_sso {'), 'and that handle comes first');
   }
 });
 
