@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 import type { AppConfig } from '../config/runtime-config.js';
 import { BadRequestError, isSsoProxyError, UnknownHostError } from '../errors.js';
 import type { LoginCompleter } from '../flows/complete-login.js';
-import { LoginAttempt } from '../flows/login-attempt.js';
 import type { CrowdCookieConfig } from '../flows/ports.js';
 import type { LoginStarter } from '../flows/start-login.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,14 +12,14 @@ import type { Router } from '../policy/route.js';
 import { serializeSignedOutMarkerClear } from '../policy/signed-out-marker.js';
 import type { ClientAddress, ClientAddressResolver } from '../proxy/client-address.js';
 import { removeConnectionOptions } from '../proxy/connection-options.js';
-import { findCookieValues } from '../proxy/cookie-header.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import type { AppGate } from './app-gate.js';
 import { createCachedReadiness } from './cached-readiness.js';
-import { logLoginAttempt } from './log-login-attempt.js';
 import { originalRequest, sendVerdict } from './forward-auth.js';
+import { createAcsEndpoint } from './acs-endpoint.js';
+import { deadEndWayOut } from './dead-end-pages.js';
 import { lingerAfterAnswer } from './linger-close.js';
-import { readFormBody, type FormBodyLimits } from './read-form-body.js';
+import type { FormBodyLimits } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
 import type { AccessFacts, RequestObserver } from './request-observer.js';
 import { signInLink } from './logout-responses.js';
@@ -56,9 +55,6 @@ export interface RequestHandlerDeps {
   /** Access log line, request metrics, login counters. */
   readonly observer: RequestObserver;
 }
-
-/** Refusals of a signed-in person that another IdP account may not get. */
-const DEAD_ENDS: ReadonlySet<string> = new Set(['ERR_IDENTITY', 'ERR_IDENTITY_AMBIGUOUS', 'ERR_ACCESS_DENIED']);
 
 /** How old the app hosts' `/_sso/ready` answer may be. */
 const READINESS_MAX_AGE_MS = 5_000;
@@ -118,67 +114,26 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     respondError(logger, error, req, res, { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name }, extras);
   }
 
-  /**
-   * The No account, Account deactivated, Access denied and Not unique pages say who the person is signed in as and
-   * offer to sign in as someone else (ForceAuthn at the IdP), so a wrong IdP account is not a dead end until the IdP
-   * session expires. `signedInAs` is the IdP's NameID at the ACS, the Crowd user on an app page.
-   */
+  /** `signedInAs`: the IdP's NameID at the ACS, the Crowd user on an app page (dead-end-pages.ts). */
   function wayOut(error: unknown, ctx: RequestContext, signedInAs = ctx.user, returnUrl?: string): PageExtras {
-    if (!isSsoProxyError(error) || !DEAD_ENDS.has(error.code) || error.detail === 'emergency_access_refused') return {};
     if (signedInAs === undefined || ctx.host === undefined) return {};
     const target = returnUrl ?? deps.returnUrls.absolute(ctx.host, ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`);
-    return {
-      note: `Your identity provider signed you in as "${signedInAs}". If that is not the account you meant to use, sign in as someone else.`,
-      link: { href: signInLink(deps.pathPrefix, target, { reauth: true }), text: 'Sign in as someone else' },
-    };
+    return deadEndWayOut(error, signedInAs, signInLink(deps.pathPrefix, target, { reauth: true }));
   }
 
-  async function acs(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, app: AppConfig): Promise<void> {
-    if (req.method !== 'POST') {
-      sendPage(res, 'bad-request', { status: 405, message: 'The sign-in endpoint only accepts a form post from your identity provider.', requestId: ctx.reqId }, { allow: 'POST' });
-      return;
-    }
-    ctx.isLogin = true;
-    const attempt = new LoginAttempt();
-    const audit = { reqId: ctx.reqId, host: ctx.host, app: app.name, clientIp: ctx.clientIp };
-    let login: Awaited<ReturnType<LoginCompleter['complete']>>;
-    try {
-      const form = await readFormBody(req, deps.formLimits);
-      const samlResponse = form.get('SAMLResponse');
-      if (samlResponse === null || samlResponse === '') {
-        throw new BadRequestError('the ACS post has no SAMLResponse field', { detail: 'acs_no_saml_response' });
-      }
-      login = await deps.loginCompleter.complete({
-        host: ctx.host as string,
-        samlResponse,
-        relayState: form.get('RelayState') ?? undefined,
-        presentedCookies: (name) => findCookieValues(req.headers.cookie, name),
-        clientIp: ctx.clientIp,
-        app,
-        attempt,
-      });
-    } catch (error) {
-      // One audit event per attempt, failures included; then the cause chain is logged and the page answers.
-      logLoginAttempt(logger, audit, attempt, error);
-      fail(error, req, res, ctx, wayOut(error, ctx, attempt.nameId, attempt.returnUrl ?? deps.returnUrls.absolute(ctx.host as string, app.startPath)));
-      return;
-    }
-    ctx.user = login.username;
-    observer.loginSucceeded();
-    logLoginAttempt(logger, audit, attempt);
-    if (!login.sessionRecorded) {
-      logger.warn(
-        { reqId: ctx.reqId, host: ctx.host, app: ctx.app?.name, reason: 'store_unavailable', user: login.username },
-        'the login succeeded but its SAML session could not be recorded because the store (store.redis) did not answer: an IdP-initiated logout will not end this session',
-      );
-    }
-    redirect(res, 303, login.redirectUrl, { 'set-cookie': [...login.setCookies] });
-  }
+  const acsEndpoint = createAcsEndpoint({
+    logger,
+    formLimits: deps.formLimits,
+    loginCompleter: deps.loginCompleter,
+    observer,
+    fail: (error, req, res, ctx, signedInAs, returnUrl) => fail(error, req, res, ctx as RequestContext, wayOut(error, ctx as RequestContext, signedInAs, returnUrl)),
+    startUrl: (host, app) => deps.returnUrls.absolute(host, app.startPath),
+  });
 
   async function endpoint(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, name: string | undefined, app: AppConfig): Promise<void> {
     switch (name) {
       case 'saml/acs':
-        return acs(req, res, ctx, app);
+        return acsEndpoint.handle(req, res, ctx, app);
       case 'saml/slo':
         return deps.slo.handle(req, res, { reqId: ctx.reqId, host: ctx.host as string, query: ctx.query }, app);
       case 'saml/metadata': {
