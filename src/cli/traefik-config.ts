@@ -343,6 +343,11 @@ function renderRouters(w: YamlWriter, plan: AppPlan, ctx: RouterContext): void {
   w.map(`${plan.name}-sso`, () => {
     w.value('rule', `${hosts} && (${paths.join(' || ')})`);
     w.value('priority', SSO_ROUTER_PRIORITY);
+    w.comment(
+      `Cleared here too: a client calling ${ctx.prefix}/auth itself cannot describe a request of its own making to the`,
+      'proxy (Traefik removes a client\'s X-Forwarded-Uri/-Method; this removes X-Original-URI/-Method), which answers 400.',
+    );
+    w.list('middlewares', [CLEAR_MIDDLEWARE]);
     w.value('service', SSO_SERVICE);
     common();
   });

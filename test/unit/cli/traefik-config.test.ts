@@ -129,8 +129,9 @@ t.test('per app: a router for its hosts behind the forward-auth middleware, and 
       '(Host(`jira.example.com`) || Host(`issues.example.com`)) && (Path(`/_sso`) || PathPrefix(`/_sso/`) || Path(`/secure/Logout!default.jspa`) || ' +
       'Path(`/secure/Logout.jspa`) || Path(`/logout`) || Path(`/login.jsp`) || Path(`/rest/tsv/1.0/authenticate`))',
     priority: SSO_ROUTER_PRIORITY,
+    middlewares: ['crowd-sso-clear-client-headers'],
     service: 'crowd-sso-proxy',
-  }, 'the prefix, everything below it, and Jira\'s logout and login paths go to the proxy, without forward-auth');
+  }, 'the prefix, everything below it, and Jira\'s logout and login paths go to the proxy, without forward-auth, client headers cleared');
   t.ok(SSO_ROUTER_PRIORITY > APP_ROUTER_PRIORITY);
   t.same(get(routers, 'crowd-sso-app-1-confluence-sso', 'rule'), 'Host(`wiki.example.com`) && (Path(`/_sso`) || PathPrefix(`/_sso/`) || Path(`/logout.action`) || Path(`/login.action`) || Path(`/dologin.action`) || Path(`/rest/tsv/1.0/authenticate`))');
   t.same(get(routers, 'crowd-sso-app-1-confluence', 'middlewares'), ['crowd-sso-clear-client-headers', 'crowd-sso-auth', 'crowd-sso-app-1-confluence-prefix'], 'the path prefix after the proxy was asked about the public URI');
