@@ -333,6 +333,13 @@ function renderServer(w: Writer, plan: AppPlan, ctx: ServerContext): void {
       w.line('proxy_set_header X-Forwarded-Proto $scheme;');
       w.line(`proxy_set_header X-Forwarded-Host ${hostVariable};`);
       w.line('proxy_set_header X-Request-Id $request_id;');
+      w.comment(
+        'The answer carries the whole Cookie header back (X-SSO-Cookie), and the cache key holds URI, Cookie and',
+        'Authorization: room for each at nginx\'s largest client header line (large_client_header_buffers, 8k).',
+      );
+      w.line('proxy_buffer_size 32k;');
+      w.line('proxy_buffers 4 32k;');
+      w.line('proxy_busy_buffers_size 64k;');
       if (ctx.cacheSeconds > 0) {
         w.comment('Allowing answers only (proxy_cache_valid 200); the proxy\'s Cache-Control and Set-Cookie never make a refusal cacheable.');
         w.line(`proxy_cache ${AUTH_CACHE_ZONE};`);
@@ -396,6 +403,10 @@ function renderServer(w: Writer, plan: AppPlan, ctx: ServerContext): void {
       w.comment('Streaming both ways: uploads are not buffered to disk first, large downloads are not held.');
       w.line('proxy_request_buffering off;');
       w.line('proxy_buffering off;');
+      w.comment('Response headers up to 16k, as the proxy itself accepts from an app (Node.js\'s header limit).');
+      w.line('proxy_buffer_size 16k;');
+      w.line('proxy_buffers 8 16k;');
+      w.line('proxy_busy_buffers_size 32k;');
       w.line('proxy_http_version 1.1;');
       w.line('proxy_set_header Upgrade $sso_upgrade;');
       w.line('proxy_set_header Connection $sso_connection_upgrade;');

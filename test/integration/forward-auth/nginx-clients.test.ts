@@ -149,6 +149,18 @@ t.test('the auth cache: a repeated allowed request costs the proxy no call; refu
   t.equal(asked(), before + 4, 'a refusal is never cached');
 });
 
+t.test('a large Cookie header (7 KiB of app cookies) passes the auth answer and reaches the app', { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { stack, nginx, browser: newBrowser } = await startNginxStack(t);
+  const token = await signIn(newBrowser(), `http://${HOSTS.echo}/`);
+  const others = Array.from({ length: 7 }, (_, i) => `app.cookie.${i}=${'v'.repeat(1000)}`).join('; ');
+  const res = await newBrowser().request(`http://${HOSTS.echo}/rest/api/2/issue/X-1`, { headers: { ...JSON_CLIENT, cookie: `${others}; crowd.token_key=${token}` } });
+  t.equal(res.status, 200, nginx.errorLog().split('\n').filter((line) => /\[(error|crit|alert|emerg)\]/.test(line)).join('\n'));
+  const received = stack.echo.requests.at(-1);
+  t.equal(received?.url, '/rest/api/2/issue/X-1');
+  t.match(received?.headers.cookie, new RegExp(`crowd\\.token_key=${token}`));
+  t.ok((received?.headers.cookie?.length ?? 0) > 7000, 'with the app cookies');
+});
+
 t.test('bodies stream both ways: an upload reaches the app while it is still being sent, a large download arrives whole', { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { stack, nginx, browser: newBrowser } = await startNginxStack(t);
   const cookie = `crowd.token_key=${await signIn(newBrowser(), `http://${HOSTS.echo}/`)}`;

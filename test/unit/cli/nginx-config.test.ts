@@ -86,6 +86,7 @@ t.test('the auth location: internal, the original request in headers, no body', 
       'proxy_set_header X-Original-Method $request_method;',
       'proxy_set_header X-Forwarded-For $remote_addr;',
       'proxy_set_header X-Forwarded-Proto $scheme;',
+      'proxy_buffer_size 32k;',
     ]) {
       t.ok(auth.includes(line), line);
     }
