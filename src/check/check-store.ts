@@ -4,7 +4,7 @@ import { createRedisConnection, type RedisConnection } from '../state/redis-conn
 import { createRedisReplayStore } from '../state/redis-replay-store.js';
 import { createRedisSessionStore } from '../state/redis-session-store.js';
 import { sessionEventsChannel } from '../state/session-events.js';
-import type { CheckItem } from './run-check.js';
+import type { CheckItem } from './check-item.js';
 
 /** How long the probe keys live (they are also deleted at once). */
 const PROBE_TTL_MS = 60_000;

@@ -2,13 +2,9 @@ import { request } from 'undici';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { createCrowdClient } from '../crowd/crowd-client.js';
 import { createServiceProvider } from '../saml/service-provider.js';
+import type { CheckItem } from './check-item.js';
 import { checkStore } from './check-store.js';
 
-export interface CheckItem {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly detail: string;
-}
 
 export interface CheckReport {
   readonly ok: boolean;

@@ -11,7 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createClusterAdminListener, createLogger } from '../app.js';
 import { createConfigReloader } from './config-reloader.js';
-import type { ServeOptions } from './serve.js';
+import type { ServeOptions } from './serve-options.js';
 import { handleStopSignals, signalExitCode } from './stop-signals.js';
 import { isWorkerMessage, type PrimaryMessage } from './worker-messages.js';
 

@@ -10,16 +10,8 @@ import type { RuntimeConfig } from '../config/runtime-config.js';
 import { createConfigReloader } from './config-reloader.js';
 import { handleStopSignals, signalExitCode } from './stop-signals.js';
 import { isPrimaryMessage, type WorkerMessage } from './worker-messages.js';
+import type { ServeOptions } from './serve-options.js';
 
-export interface ServeOptions {
-  /** The configuration loaded at start. */
-  readonly config: RuntimeConfig;
-  readonly configPath: string;
-  /** Loads the configuration file again exactly as at start (environment, command-line overrides). */
-  readonly load: () => Promise<RuntimeConfig>;
-  /** `--watch`: reload on file changes whatever `watchConfig` says. */
-  readonly watch: boolean;
-}
 
 const EXIT_OK = 0;
 

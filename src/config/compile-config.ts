@@ -5,6 +5,7 @@ import { compileAppAccess, type AppAccessDefaults } from './compile-app-access.j
 import { compileAccessRestriction, compileIdentityConfig, IDENTITY_DEFAULTS } from './identity-config.js';
 import type { AppConfig, IdpSource, ListenConfig, RedisStoreConfig, RuntimeConfig } from './runtime-config.js';
 import type { RawApp, RawConfig, RawHsts, RawIdp, ValidatedConfig } from './validate-config.js';
+import { normalizeHost, resolveListenPort, resolvePublicScheme } from './host-and-port.js';
 
 /**
  * Defaults by key path (`apps[]` = every entry of `apps`). They equal the `default`s of the JSON Schema;
@@ -57,27 +58,6 @@ export const CONFIG_DEFAULTS = {
   'saml.metadataRefreshSeconds': 3600,
   ...IDENTITY_DEFAULTS,
 } as const;
-
-/** listen.port without / with listen.tls (conditional, so the schema states them in its description). */
-const DEFAULT_PORT = 8080;
-const DEFAULT_TLS_PORT = 8443;
-
-/** listen.port, defaulting by whether the proxy terminates TLS itself. */
-export function resolveListenPort(port: number | undefined, hasTls: boolean): number {
-  return port ?? (hasTls ? DEFAULT_TLS_PORT : DEFAULT_PORT);
-}
-
-/** publicScheme, defaulting to https exactly when the proxy terminates TLS itself. */
-export function resolvePublicScheme(publicScheme: 'http' | 'https' | undefined, hasTls: boolean): 'http' | 'https' {
-  return publicScheme ?? (hasTls ? 'https' : 'http');
-}
-
-/** A Host header value as browsers send it: lower-case, without the scheme's default port. */
-export function normalizeHost(host: string, publicScheme: 'http' | 'https'): string {
-  const lower = host.toLowerCase();
-  const defaultPort = publicScheme === 'https' ? ':443' : ':80';
-  return lower.endsWith(defaultPort) ? lower.slice(0, -defaultPort.length) : lower;
-}
 
 /** A validated configuration → the frozen RuntimeConfig: defaults applied, seconds → ms, paths absolute. */
 export function compileConfig(validated: ValidatedConfig): RuntimeConfig {

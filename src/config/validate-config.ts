@@ -7,7 +7,7 @@ import { checkAppAccess, type RawAppAccess } from './check-app-access.js';
 import { checkRedisStore, type RawRedisStore } from './check-redis-store.js';
 import { checkSchema, type SchemaCheck } from './check-schema.js';
 import { checkIdentityConfig, type RawAccessRestriction, type RawIdentity } from './identity-config.js';
-import { normalizeHost, resolveListenPort, resolvePublicScheme } from './compile-config.js';
+import { normalizeHost, resolveListenPort, resolvePublicScheme } from './host-and-port.js';
 import { resolveSecret, type SecretContext, type SecretSpec } from './resolve-secrets.js';
 
 /** The configuration file as the schema guarantees it (defaults not applied, secrets not resolved). */
