@@ -201,6 +201,9 @@ export function renderNginxConfig(config: RuntimeConfig, options: NginxConfigOpt
     'Include it at the http {} level. crowd-sso-proxy must list the address nginx connects from in trustedProxies,',
     `else it answers every ${authPath} request with 403.`,
   );
+  if (config.trustedProxies.length === 0) {
+    w.comment('WARNING: trustedProxies is empty in the proxy\'s configuration: until nginx\'s address is added, every request is refused.');
+  }
   if (config.publicScheme === 'https' && !/\bssl\b/.test(listen)) {
     w.comment('The public scheme is https: terminate TLS in front of this nginx, or listen with "ssl" and add ssl_certificate.');
   }

@@ -68,6 +68,9 @@ t.test('one server block per app, with its hosts and the listen address', async 
   t.match(renderNginxConfig(await load(t), { ssoUpstream: 'http://127.0.0.1:8080' }), /\n\s+listen 80;\n/, 'listen defaults to 80');
   t.ok(!/^\s*(events|http)\s*\{/m.test(text), 'an http-level include: no events or http block');
   t.match(block(text, 'upstream crowd_sso_proxy'), /server 127\.0\.0\.1:8080;/);
+  t.notMatch(text, /WARNING/, 'trustedProxies is set');
+  const untrusted = await load(t, { ...TWO_APPS, trustedProxies: [] });
+  t.match(renderNginxConfig(untrusted, { ssoUpstream: 'http://127.0.0.1:8080' }), /^# WARNING: trustedProxies is empty/m, 'an empty trustedProxies is pointed out');
   t.match(block(text, 'upstream crowd_sso_app_0_jira'), /server 10\.0\.0\.5:8080;/);
   t.match(block(text, 'upstream crowd_sso_app_1_confluence'), /server confluence\.internal:8443;/);
 });
