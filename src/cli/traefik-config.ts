@@ -7,13 +7,11 @@
  * apps' logout, login and login-form paths and emergency access path, whose answers the proxy rewrites or refuses
  * (which a forward-auth answer cannot do).
  *
- * Two limits of Traefik's forwardAuth, both written into the output:
- * - It copies the answer's headers onto the request under their own names (`authResponseHeaders`: delete, then copy)
- *   and cannot rename one, and the `headers` middleware sets only fixed values. So `X-SSO-Cookie` cannot become the
- *   app's Cookie header: the client's own Cookie reaches the app (it carries the Crowd cookie the proxy just
- *   validated), and `X-SSO-Cookie` and `X-SSO-User` arrive as headers of their own, for a component at the app.
+ * Two limits of Traefik's forwardAuth, and how the proxy meets them (said in the output too):
+ * - It copies the answer's headers onto the request only under their own names (`authResponseHeaders`: delete, then
+ *   copy), so with `?redirect=1` the proxy also answers the vetted Cookie header as `Cookie`, which is listed there.
  * - It resolves a relative `Location` of the answer against its `address` (traefik/traefik#11313), so the proxy's
- *   redirect to the login start (a path on the app host) reaches the browser as a URL on the `address` host.
+ *   redirect to the login start is an absolute URL on the app host.
  *
  * The YAML is written by hand: every string double-quoted (JSON string syntax, which YAML reads the same), names from
  * a fixed alphabet. Values Traefik's rule syntax would read as syntax (backquotes, whitespace, …) are refused with a
@@ -207,18 +205,11 @@ export function renderTraefikConfig(config: RuntimeConfig, options: TraefikConfi
     '(file provider). crowd-sso-proxy must list the address Traefik connects from in trustedProxies, else it answers',
     `every ${prefix}/auth request with 403.`,
     '',
-    'LIMITS OF TRAEFIK (read before use):',
-    '- Traefik cannot replace the Cookie header with a header of the auth answer: forwardAuth copies X-SSO-Cookie',
-    '  onto the request under its own name only, and the headers middleware sets fixed values only. The app gets the',
-    '  client\'s own Cookie header, which carries the Crowd cookie crowd-sso-proxy has just validated, so the app',
-    '  signs the user in from it, validating it with Crowd itself. What the proxy would have removed reaches the app:',
-    '  stale duplicate Crowd cookies, and the Crowd cookie next to Basic or Bearer credentials on credentials paths.',
-    '  The vetted header arrives as X-SSO-Cookie (and the Crowd user as X-SSO-User, both only ever from the',
-    '  proxy\'s answer), for a filter or proxy at the app that puts X-SSO-Cookie in place of Cookie.',
-    '- Traefik resolves a relative Location of the auth answer against the forwardAuth address',
-    '  (traefik/traefik#11313): the proxy\'s redirect to its login start (a path on the app host) reaches the',
-    `  browser as a URL on ${ssoUrl.host}. Browsers can sign in only where that redirect is kept relative or made`,
-    '  absolute on the app host; API and git clients (401, 403) are not affected.',
+    'How the session reaches the app: Traefik copies an auth answer header onto the request only under its own name',
+    '(authResponseHeaders: delete, then copy), so with ?redirect=1 crowd-sso-proxy answers the vetted Cookie header',
+    '(exactly one valid Crowd cookie, or none) as Cookie too, and Cookie is listed below: the app gets that one, never',
+    'the client\'s. The Crowd user arrives as X-SSO-User. The login redirect is an absolute URL on the app host',
+    '(Traefik resolves a relative Location against the forwardAuth address, traefik/traefik#11313).',
   );
   if (tls) w.comment('The routers take TLS requests only (tls: {}): Traefik terminates TLS with its own certificates.');
   w.map('http', () => {
@@ -236,8 +227,8 @@ export function renderTraefikConfig(config: RuntimeConfig, options: TraefikConfi
         w.map('forwardAuth', () => {
           w.value('address', authAddress);
           w.value('trustForwardHeader', false);
-          w.comment('Each removed from the request, then set from the answer (never the client\'s).');
-          w.list('authResponseHeaders', ['X-SSO-Cookie', 'X-SSO-User']);
+          w.comment('Each removed from the request, then set from the answer (never the client\'s): Cookie is the vetted one.');
+          w.list('authResponseHeaders', ['Cookie', 'X-SSO-Cookie', 'X-SSO-User']);
         });
       });
       w.comment(

@@ -5,9 +5,11 @@
  * (same routing, rules, session, access, step-up, observe mode), and only the delivery differs:
  *
  *   allow   200, `X-SSO-Cookie` = the Cookie header to send upstream (exactly one valid Crowd cookie, or none),
- *           `X-SSO-User` = the Crowd user when there is a session
+ *           `X-SSO-User` = the Crowd user when there is a session; with `?redirect=1` also as `Cookie` (Traefik can
+ *           copy an answer header only under its own name)
  *   login   nginx: 401 with `X-SSO-Login` (auth_request accepts only 2xx/401/403; the config turns it into a 302);
- *           `?redirect=1` (Traefik, Caddy: they pass any non-2xx answer on): 302 to the login start
+ *           `?redirect=1` (Traefik, Caddy: they pass any non-2xx answer on): 302 to the login start, an absolute URL
+ *           on the app host (Traefik resolves a relative Location against the auth address)
  *   deny    401 (with the app's Basic challenge for non-browser clients) or 403
  *
  * The original request comes from the headers the edge proxy sets: nginx `X-Original-URI`/`X-Original-Method` and
@@ -33,10 +35,13 @@ const first = (value: string | string[] | undefined): string | undefined => (Arr
  * Undefined when the edge proxy did not say which request it asks about.
  */
 export function originalRequest(req: IncomingMessage): IncomingMessage | undefined {
-  const url = first(req.headers['x-original-uri']) ?? first(req.headers['x-forwarded-uri']);
+  const nginxUri = first(req.headers['x-original-uri']);
+  const url = nginxUri ?? first(req.headers['x-forwarded-uri']);
   if (url === undefined || url === '') return undefined;
   const method = (first(req.headers['x-original-method']) ?? first(req.headers['x-forwarded-method']) ?? 'GET').toUpperCase();
-  const host = first(req.headers['x-forwarded-host']) ?? req.headers.host;
+  // nginx sends the app host as Host; Traefik and Caddy call the product under its own name and say X-Forwarded-Host.
+  // Each form reads only its own header, so a client-sent X-Forwarded-Host cannot name another app through nginx.
+  const host = nginxUri !== undefined ? req.headers.host : first(req.headers['x-forwarded-host']);
   const headers: IncomingHttpHeaders = { ...req.headers };
   for (const name of DESCRIBING_HEADERS) delete headers[name];
   if (host === undefined) delete headers.host;
@@ -45,14 +50,20 @@ export function originalRequest(req: IncomingMessage): IncomingMessage | undefin
   return { method, url, headers, socket: req.socket } as unknown as IncomingMessage;
 }
 
-export function sendVerdict(res: ServerResponse, verdict: ForwardAuthVerdict, redirectMode: boolean): void {
+/** `redirectMode`: Traefik and Caddy (`?redirect=1`); `origin`: the app host's `<scheme>://<host>`, for an absolute Location. */
+export function sendVerdict(res: ServerResponse, verdict: ForwardAuthVerdict, redirectMode: boolean, origin = ''): void {
   const base = { 'cache-control': 'no-store', 'content-length': 0 };
   switch (verdict.kind) {
     case 'allow':
-      res.writeHead(200, { ...base, 'x-sso-cookie': verdict.cookieHeader, ...(verdict.user === undefined ? {} : { 'x-sso-user': verdict.user }) });
+      res.writeHead(200, {
+        ...base,
+        'x-sso-cookie': verdict.cookieHeader,
+        ...(redirectMode ? { cookie: verdict.cookieHeader } : {}),
+        ...(verdict.user === undefined ? {} : { 'x-sso-user': verdict.user }),
+      });
       break;
     case 'login':
-      if (redirectMode) res.writeHead(302, { ...base, location: verdict.signInHref });
+      if (redirectMode) res.writeHead(302, { ...base, location: `${origin}${verdict.signInHref}` });
       else res.writeHead(401, { ...base, 'x-sso-login': verdict.signInHref });
       break;
     case 'deny':

@@ -201,11 +201,21 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       return;
     }
     ctx.app = route.app;
-    // The product's own endpoints answer for themselves (the edge proxy should route them here directly).
-    const verdict = route.kind === 'endpoint' ? { kind: 'allow' as const, cookieHeader: original.headers.cookie ?? '', user: undefined } : await deps.appGate.authorize(original, originalCtx, route.app);
+    // The product's own endpoints are proxied to it directly, never through the auth request. A request the edge proxy
+    // asks about that routes there is one whose raw path the app would read elsewhere (`/_sso/../browse/X-1`): refused.
+    if (route.kind === 'endpoint') {
+      logger.warn(
+        { reqId: ctx.reqId, host: originalCtx.host, app: route.app.name, reason: 'forward_auth_endpoint_path', path: originalCtx.path.slice(0, 200) },
+        `forward-auth: asked about a path below ${deps.pathPrefix}/, which the edge proxy must send to the product directly: refused`,
+      );
+      sendVerdict(res, { kind: 'deny', status: 403, challenge: undefined }, redirectMode);
+      return;
+    }
+    const verdict = await deps.appGate.authorize(original, originalCtx, route.app);
     ctx.user = originalCtx.user;
     if (route.kind === 'app') ctx.decision = originalCtx.decision;
-    sendVerdict(res, verdict, redirectMode);
+    // The host was routed to a configured app: an absolute login URL on it is no open redirect.
+    sendVerdict(res, verdict, redirectMode, `${originalCtx.proto ?? deps.publicScheme}://${originalCtx.host as string}`);
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void | Promise<void> {

@@ -48,13 +48,15 @@ t.test('a browser without a session: 401 naming the login start (nginx), or the 
   const answer = await ask(stack, nginx(HOSTS.jira, '/browse/DEMO-1?focusedCommentId=7', HTML));
   t.equal(answer.status, 401);
   t.equal(answer.headers['x-sso-login'], `/_sso/login?return=${encodeURIComponent(`http://${HOSTS.jira}/browse/DEMO-1?focusedCommentId=7`)}`);
+  const spoofed = await ask(stack, { ...nginx(HOSTS.jira, '/browse/DEMO-1', HTML), 'x-forwarded-host': HOSTS.confluence });
+  t.equal(spoofed.headers['x-sso-login'], `/_sso/login?return=${encodeURIComponent(`http://${HOSTS.jira}/browse/DEMO-1`)}`, 'through nginx (X-Original-URI) only Host names the app: a client-sent X-Forwarded-Host is ignored');
   const traefik = await ask(
     stack,
     { ...HTML, host: 'sso.internal:8080', 'x-forwarded-host': HOSTS.jira, 'x-forwarded-uri': '/browse/DEMO-1', 'x-forwarded-method': 'GET', 'x-forwarded-for': '192.0.2.10' },
     '?redirect=1',
   );
   t.equal(traefik.status, 302, 'routed by X-Forwarded-Host');
-  t.match(traefik.headers.location, /^\/_sso\/login\?return=/);
+  t.match(traefik.headers.location, new RegExp(`^http://${HOSTS.jira.replaceAll('.', '\\.')}/_sso/login\\?return=`), 'absolute, on the app host (Traefik resolves a relative one against its auth address)');
   t.equal(stack.echo.requests.length + stack.crowd.calls.filter((call) => call.path.startsWith('/session/')).length, 0, 'nothing asked of Crowd or any app');
 });
 
@@ -67,6 +69,8 @@ t.test('a valid session: 200 with exactly one, valid, Crowd cookie and the user;
   const cookie = String(answer.headers['x-sso-cookie']);
   t.same(findCookieValues(cookie, 'crowd.token_key'), [token], 'one Crowd cookie, the valid one');
   t.match(cookie, /JSESSIONID=j1/, 'the other cookies stay');
+  const traefik = await ask(stack, { ...HTML, cookie: `crowd.token_key=stale; crowd.token_key=${token}`, host: 'sso.internal', 'x-forwarded-host': HOSTS.echo, 'x-forwarded-uri': '/x', 'x-forwarded-method': 'GET' }, '?redirect=1');
+  t.equal(traefik.headers.cookie, `crowd.token_key=${token}`, 'with ?redirect=1 also as Cookie, which Traefik can copy in place of the client\'s');
 });
 
 t.test("credentials paths: the client's own credentials, no Crowd cookie; non-browsers get the app's challenge", async (t) => {

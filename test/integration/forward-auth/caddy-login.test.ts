@@ -95,7 +95,7 @@ t.test('a Jira deep link through Caddy: the IdP form, back on the deep link sign
 
   const first = await browser.request(deepLink, { headers: HTML });
   t.equal(first.status, 302, 'Caddy passes the proxy\'s redirect to the browser');
-  t.equal(first.headers.location, `/_sso/login?return=${encodeURIComponent(deepLink)}`, 'to the login start on the same host, carrying the deep link');
+  t.equal(first.headers.location, `http://${HOSTS.jira}/_sso/login?return=${encodeURIComponent(deepLink)}`, 'to the login start on the same host, carrying the deep link');
 
   const loginForm = await browser.navigate(deepLink);
   t.ok(loginForm.url.startsWith(stack.idp.url), `now at the IdP (${loginForm.url.slice(0, 60)})`);
@@ -153,7 +153,7 @@ t.test('anonymous requests reach nothing; a forged cookie opens nothing', { skip
   const before = stack.echo.requests.length;
   const anonymous = await newBrowser().request(`http://${HOSTS.echo}/anything`, { headers: HTML });
   t.equal(anonymous.status, 302, 'a browser is sent to sign in');
-  t.match(anonymous.headers.location, /^\/_sso\/login\?return=/);
+  t.match(anonymous.headers.location, /^http:\/\/[^/]+\/_sso\/login\?return=/);
   const forged = await newBrowser().request(`http://${HOSTS.echo}/anything`, {
     headers: { ...HTML, cookie: 'crowd.token_key=forged', 'x-sso-cookie': 'crowd.token_key=forged' },
   });
