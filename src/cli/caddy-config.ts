@@ -11,7 +11,7 @@
  * valid Crowd cookie), never the client's own. Every value that goes into the text is checked: a character the
  * Caddyfile reads as syntax (whitespace, quotes, `{`, `}`, `#`, …) is refused with a ConfigError naming the value.
  */
-import { CLIENT_HEADERS_REMOVED } from '../proxy/forwarder.js';
+import { CLIENT_HEADERS_REMOVED } from '../proxy/upstream-headers.js';
 import type { AppConfig, RuntimeConfig } from '../config/runtime-config.js';
 import { ConfigError } from '../errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * The `crowd-sso-proxy` command: serve | check | metadata | nginx-config. Parses flags, loads the configuration and
+ * The `crowd-sso-proxy` command: serve | check | metadata | nginx-config | traefik-config | caddy-config. Parses flags, loads the configuration and
  * hands over to app.ts; no business logic. Exit codes: 0 ok, 1 failure or failed check, 2 invalid
  * configuration or command line.
  */
@@ -17,7 +17,7 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-type Command = 'serve' | 'check' | 'metadata' | 'nginx-config';
+type Command = 'serve' | 'check' | 'metadata' | 'nginx-config' | 'traefik-config' | 'caddy-config';
 
 interface Invocation {
   readonly command: Command;
@@ -25,7 +25,7 @@ interface Invocation {
   readonly logLevel: string | undefined;
   readonly logFormat: string | undefined;
   readonly watch: boolean;
-  /** nginx-config: --sso-upstream, --listen, --auth-cache-seconds. */
+  /** nginx-config: --sso-upstream, --listen, --auth-cache-seconds; traefik-config and caddy-config: --sso-upstream. */
   readonly nginx: { readonly ssoUpstream: string; readonly listen: string | undefined; readonly authCacheSeconds: number | undefined };
 }
 
@@ -62,6 +62,16 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         io.stdout.write(renderNginxConfig(config, parsed.nginx));
         return EXIT_OK;
       }
+      case 'traefik-config': {
+        const { renderTraefikConfig } = await import('./traefik-config.js');
+        io.stdout.write(renderTraefikConfig(config, { ssoUpstream: parsed.nginx.ssoUpstream }));
+        return EXIT_OK;
+      }
+      case 'caddy-config': {
+        const { renderCaddyConfig } = await import('./caddy-config.js');
+        io.stdout.write(renderCaddyConfig(config, { ssoUpstream: parsed.nginx.ssoUpstream }));
+        return EXIT_OK;
+      }
     }
   } catch (error) {
     if (isConfigError(error)) {
@@ -79,7 +89,7 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
   let command: Command = 'serve';
   const parser = yargs()
     .scriptName(NAME)
-    .usage(`$0 [serve|check|metadata|nginx-config] [options]\n\nSAML single sign-on in front of Atlassian applications connected to Atlassian Crowd.`)
+    .usage(`$0 [serve|check|metadata|nginx-config|traefik-config|caddy-config] [options]\n\nSAML single sign-on in front of Atlassian applications connected to Atlassian Crowd.`)
     .command(['serve', '$0'], 'Run the proxy until SIGTERM or SIGINT (the default command)', () => undefined, () => {
       command = 'serve';
     })
@@ -99,6 +109,22 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
           .option('auth-cache-seconds', { type: 'number', describe: 'How long nginx reuses an allowing answer (default 5; 0 = no cache)' }),
       () => {
         command = 'nginx-config';
+      },
+    )
+    .command(
+      'traefik-config',
+      'Print a Traefik dynamic configuration (file provider) with forwardAuth to the proxy (forward-auth mode)',
+      (y) => y.option('sso-upstream', { type: 'string', demandOption: true, describe: 'Where Traefik reaches this proxy, e.g. http://127.0.0.1:8080' }),
+      () => {
+        command = 'traefik-config';
+      },
+    )
+    .command(
+      'caddy-config',
+      'Print a Caddyfile with forward_auth to the proxy (forward-auth mode)',
+      (y) => y.option('sso-upstream', { type: 'string', demandOption: true, describe: 'Where Caddy reaches this proxy, e.g. http://127.0.0.1:8080' }),
+      () => {
+        command = 'caddy-config';
       },
     )
     .option('config', {

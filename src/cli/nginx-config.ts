@@ -10,7 +10,7 @@
  * Every value that goes into the text is checked: a character nginx would read as syntax (`;`, `{`, `}`, quotes,
  * `$`, whitespace, …) is refused with a ConfigError naming the value, never escaped into something else.
  */
-import { CLIENT_HEADERS_REMOVED } from '../proxy/forwarder.js';
+import { CLIENT_HEADERS_REMOVED } from '../proxy/upstream-headers.js';
 import type { AppConfig, RuntimeConfig } from '../config/runtime-config.js';
 import { ConfigError } from '../errors.js';
 

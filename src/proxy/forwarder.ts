@@ -25,8 +25,6 @@ import { ConfigError, UpstreamTimeoutError, UpstreamUnavailableError } from '../
 import { describeUpstream, notBuilt, type UpstreamDescription } from './upstream-errors.js';
 import { prepareUpstreamHeaders } from './upstream-headers.js';
 
-export { CLIENT_HEADERS_REMOVED } from './upstream-headers.js';
-
 export interface ForwardContext {
   readonly app: AppConfig;
   /** Sent as the single `X-Forwarded-For` entry. */

@@ -89,7 +89,7 @@ t.test('--help lists the commands and options', async (t) => {
   const { code, stdout, stderr } = await run(['--help']);
   t.equal(code, 0);
   t.equal(stderr, '');
-  for (const word of ['crowd-sso-proxy serve', 'crowd-sso-proxy check', 'crowd-sso-proxy metadata', 'crowd-sso-proxy nginx-config', '--config', '--log-level', 'CROWD_SSO_PROXY_CONFIG', '--version']) {
+  for (const word of ['crowd-sso-proxy serve', 'crowd-sso-proxy check', 'crowd-sso-proxy metadata', 'crowd-sso-proxy nginx-config', 'crowd-sso-proxy traefik-config', 'crowd-sso-proxy caddy-config', '--config', '--log-level', 'CROWD_SSO_PROXY_CONFIG', '--version']) {
     t.match(stdout, word);
   }
 });
@@ -176,6 +176,22 @@ t.test('nginx-config prints the nginx include for the apps; --sso-upstream is re
   const bad = await run(['nginx-config', '-c', file, '--sso-upstream', 'http://127.0.0.1:9000', '--listen', '80;']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, '--listen: "80;" cannot be written into an nginx configuration');
+});
+
+t.test('traefik-config and caddy-config print their configurations for the apps; --sso-upstream is required', async (t) => {
+  const file = await writeConfig(t.testdir(), unreachableConfig());
+  const traefik = await run(['traefik-config', '-c', file, '--sso-upstream', 'http://127.0.0.1:9000']);
+  t.equal(traefik.code, 0, traefik.stderr);
+  t.match(traefik.stdout, 'address: "http://127.0.0.1:9000/_sso/auth?redirect=1"');
+  t.match(traefik.stdout, 'Host(`jira.test`)');
+  const caddy = await run(['caddy-config', '-c', file, '--sso-upstream', 'http://127.0.0.1:9000']);
+  t.equal(caddy.code, 0, caddy.stderr);
+  t.match(caddy.stdout, /forward_auth 127\.0\.0\.1:9000|forward_auth http:\/\/127\.0\.0\.1:9000/);
+  for (const command of ['traefik-config', 'caddy-config']) {
+    const missing = await run([command, '-c', file]);
+    t.equal(missing.code, 2, command);
+    t.match(missing.stderr, 'sso-upstream');
+  }
 });
 
 t.test('check prints one line per item and exits 1 when something is unreachable', async (t) => {

@@ -3,7 +3,7 @@
  * the proxy chose) and what reaches the client (the response head as the app sent it).
  */
 import t from 'tap';
-import { CLIENT_HEADERS_REMOVED } from '../../../src/proxy/forwarder.js';
+import { CLIENT_HEADERS_REMOVED } from '../../../src/proxy/upstream-headers.js';
 import { CLIENT_IP, JIRA_HOST, appFor, startFront, upstreamFor, send, echoed, rawExchange, rawUpstream } from './forwarder-setup.js';
 
 t.test('the request reaches the app with its Host, path and query, and with only the proxy forwarding headers', async (t) => {
