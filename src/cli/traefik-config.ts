@@ -17,7 +17,7 @@
  * a fixed alphabet. Values Traefik's rule syntax would read as syntax (backquotes, whitespace, …) are refused with a
  * ConfigError naming the value.
  */
-import { CLIENT_HEADERS_REMOVED } from '../proxy/forwarder.js';
+import { CLIENT_HEADERS_REMOVED } from '../proxy/upstream-headers.js';
 import type { AppConfig, RuntimeConfig } from '../config/runtime-config.js';
 import { ConfigError } from '../errors.js';
 
