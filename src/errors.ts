@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'ERR_UPSTREAM_UNAVAILABLE'
   | 'ERR_UPSTREAM_TIMEOUT'
   | 'ERR_APP_REFUSED_SESSION'
+  | 'ERR_TOO_MANY_LOGINS'
   | 'ERR_INTERNAL';
 
 export type PageName =
@@ -75,6 +76,7 @@ export const ERROR_CATALOG: Readonly<Record<Exclude<ErrorCode, 'ERR_CONFIG'>, Ca
   ERR_UPSTREAM_UNAVAILABLE: { status: 502, page: 'upstream-down', reason: 'upstream_unavailable', level: 'error', publicMessage: 'The application is not answering right now. Please try again in a few minutes.' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, page: 'upstream-down', reason: 'upstream_timeout', level: 'error', publicMessage: 'The application took too long to answer. Please try again in a few minutes.' },
   ERR_APP_REFUSED_SESSION: { status: 502, page: 'app-refused', reason: 'app_refused_session', level: 'warn', publicMessage: 'You are signed in, but the application did not accept your session. This is a configuration problem, not yours.' },
+  ERR_TOO_MANY_LOGINS: { status: 429, page: 'try-later', reason: 'too_many_logins', level: 'info', publicMessage: 'Too many sign-ins were started from your network just now. Please wait a moment and try again.' },
   ERR_INTERNAL: { status: 500, page: 'try-later', reason: 'internal_error', level: 'error', publicMessage: 'Something went wrong on this server. Please try again in a few minutes.' },
 });
 
@@ -156,6 +158,8 @@ export class StoreUnavailableError extends SsoProxyError { readonly code = 'ERR_
 export class UpstreamUnavailableError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_UNAVAILABLE' as const; }
 /** The app sent a user whose session Crowd holds valid to its login page (or answered 401): validation factors, or the app's Crowd application permissions. */
 export class AppRefusedSessionError extends SsoProxyError { readonly code = 'ERR_APP_REFUSED_SESSION' as const; }
+/** More login starts from one client address than saml.maxLoginStartsPerClientPerMinute allows. */
+export class TooManyLoginsError extends SsoProxyError { readonly code = 'ERR_TOO_MANY_LOGINS' as const; }
 export class UpstreamTimeoutError extends SsoProxyError { readonly code = 'ERR_UPSTREAM_TIMEOUT' as const; }
 /** A bug or an unexpected library failure; wraps the original as `cause`. */
 export class InternalError extends SsoProxyError { readonly code = 'ERR_INTERNAL' as const; }

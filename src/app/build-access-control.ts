@@ -30,6 +30,7 @@ export interface AccessControlDeps {
   readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
   readonly checkAsApp: AppGateDeps['checkAsApp'];
   readonly loginStarter: LoginStarter;
+  readonly loginStartBudget: AppGateDeps['loginStartBudget'];
   readonly returnUrls: ReturnUrlPolicy;
   readonly forwarder: Forwarder;
   /** Tells every instance that a session ended (stores.sessionEvents). */
@@ -90,6 +91,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     checkAsApp: deps.checkAsApp,
     sessionJudge,
     loginStarter: deps.loginStarter,
+    loginStartBudget: deps.loginStartBudget,
     logout,
     logoutRedirectUrl: config.logout.redirectUrl,
     returnUrls: deps.returnUrls,

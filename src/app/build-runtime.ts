@@ -22,6 +22,7 @@ import { createHttpsRedirect } from '../http/https-redirect.js';
 import { signInLink } from '../http/logout-responses.js';
 import { respondError } from '../http/respond.js';
 import { createSessionRefusalHandler } from '../http/session-refusal.js';
+import { createLoginStartBudget } from '../http/login-start-budget.js';
 import { createRequestObserver } from '../http/request-observer.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -213,6 +214,11 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
 
   const authenticator = createAuthenticator({ tokens, validationFactors, factorsCacheKey });
   const bindingShape = (host: string): LoginBindingCookieShape => loginBindingCookieShape(config.publicScheme, host, config.pathPrefix, config.saml.loginTimeoutMs);
+  const loginStartBudget = createLoginStartBudget({
+    perMinute: config.saml.maxLoginStartsPerClientPerMinute,
+    burst: Math.max(10, Math.floor(config.saml.maxLoginStartsPerClientPerMinute / 5)),
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
   const loginStarter = createLoginStarter({
     saml,
     sealer,
@@ -232,6 +238,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     accessEnforcer,
     checkAsApp,
     loginStarter,
+    loginStartBudget,
     returnUrls,
     forwarder,
     announceEnded: (token) => stores.sessionEvents.publishEnded(token),
@@ -249,6 +256,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     resolveClient: createClientAddressResolver(config.trustedProxies),
     forwarder,
     loginStarter,
+    loginStartBudget,
     loginCompleter: createLoginCompleter({
       saml,
       sealer,

@@ -273,6 +273,8 @@ export interface SamlConfig {
   readonly acsMaxBodyBytes: number;
   /** How long a client may take to send the whole body of a post to the ACS or SLO endpoint. */
   readonly bodyTimeoutMs: number;
+  /** Login starts one client address may make a minute (and at once: a fifth of it, at least 10). */
+  readonly maxLoginStartsPerClientPerMinute: number;
   /** Inflated size cap for SAML messages (Redirect binding, and decoded POST). */
   readonly maxMessageBytes: number;
   readonly forceAuthn: boolean;

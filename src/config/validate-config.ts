@@ -99,6 +99,7 @@ export interface RawSaml {
   readonly allowIdpInitiated?: boolean;
   readonly acsMaxBytes?: number;
   readonly bodyTimeoutSeconds?: number;
+  readonly maxLoginStartsPerClientPerMinute?: number;
   readonly maxMessageBytes?: number;
   readonly forceAuthn?: boolean;
   readonly maxSessionAgeSeconds?: number;

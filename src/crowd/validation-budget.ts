@@ -9,6 +9,7 @@
  * What the budget refuses is never queued behind everyone: the caller answers it like an invalid token.
  */
 import { LRUCache } from 'lru-cache';
+import { budgetKey } from '../policy/address-matcher.js';
 import { CROWD_CONNECTIONS } from './crowd-connection.js';
 
 /** Crowd connections that tokens not valid recently may use at once: half; the rest stays for everyone else. */
@@ -193,34 +194,4 @@ export function createValidationBudget(options: ValidationBudgetOptions): Valida
     },
     trackedClients: () => clients.size,
   };
-}
-
-/**
- * The address a budget belongs to: an IPv4 address as it is; an IPv6 address by its /64 network, the block one
- * site or host gets (it can choose any address in it).
- */
-export function budgetKey(clientIp: string): string {
-  if (!clientIp.includes(':')) return clientIp;
-  const groups = expandIpv6(clientIp);
-  return groups === undefined ? clientIp : `${groups.slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight groups of an IPv6 address, without leading zeros, lower-case; undefined when it is not one. */
-function expandIpv6(address: string): string[] | undefined {
-  let text = address.toLowerCase().replace(/%.*$/, '');
-  // An embedded IPv4 address counts as the last two groups.
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted !== null) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] === '' ? [] : (halves[0] as string).split(':');
-  const tail = halves.length === 1 || halves[1] === '' ? [] : (halves[1] as string).split(':');
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...head, ...Array.from({ length: halves.length === 1 ? 0 : missing }, () => '0'), ...tail];
-  if (!groups.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return undefined;
-  return groups.map((group) => Number.parseInt(group, 16).toString(16));
 }

@@ -25,6 +25,7 @@ import type { ForwardContext, Forwarder } from '../proxy/forwarder.js';
 import { createAppLogout } from './app-logout.js';
 import { SIGNED_OUT_MESSAGES, sendPlain, signInLink, signedOutResponse } from './logout-responses.js';
 import type { ForwardAuthVerdict } from './forward-auth.js';
+import { refuseLoginStart, type LoginStartBudget } from './login-start-budget.js';
 import { sendLoginStartPage } from './login-start-page.js';
 import { redirect, sendJson } from './respond.js';
 
@@ -57,6 +58,8 @@ export interface AppGateDeps {
   readonly checkAsApp: (app: AppConfig, user: string, token: string, clientIp: string) => Promise<void>;
   readonly sessionJudge: SessionJudge;
   readonly loginStarter: LoginStarter;
+  /** saml.maxLoginStartsPerClientPerMinute, for the login starts that redirect at once (HEAD, form posts). */
+  readonly loginStartBudget: LoginStartBudget;
   readonly logout: LogoutFlow;
   /** logout.redirectUrl */
   readonly logoutRedirectUrl: string | undefined;
@@ -357,6 +360,11 @@ export function createAppGate(deps: AppGateDeps) {
     const returnUrl = loginReturnUrl(req, ctx, app, match);
     if (req.method === 'GET') {
       sendLoginStartPage(res, signInLink(deps.pathPrefix, returnUrl, { reauth: decision.forceAuthn }));
+      return;
+    }
+    const refusal = deps.loginStartBudget.admit(ctx.clientIp);
+    if (refusal !== undefined) {
+      refuseLoginStart(res, refusal, { reqId: ctx.reqId, host, app: app.name }, logger);
       return;
     }
     const started = await deps.loginStarter.start(host, returnUrl, { forceAuthn: decision.forceAuthn, authnContext: app.requiredAuthnContext });

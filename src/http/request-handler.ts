@@ -19,6 +19,7 @@ import { originalRequest, sendVerdict } from './forward-auth.js';
 import { createAcsEndpoint } from './acs-endpoint.js';
 import { deadEndWayOut } from './dead-end-pages.js';
 import { lingerAfterAnswer } from './linger-close.js';
+import { refuseLoginStart, type LoginStartBudget } from './login-start-budget.js';
 import type { FormBodyLimits } from './read-form-body.js';
 import { requestIdFrom } from './request-id.js';
 import type { AccessFacts, RequestObserver } from './request-observer.js';
@@ -44,6 +45,8 @@ export interface RequestHandlerDeps {
   readonly resolveClient: ClientAddressResolver;
   readonly forwarder: Forwarder;
   readonly loginStarter: LoginStarter;
+  /** saml.maxLoginStartsPerClientPerMinute (shared with the gate's login starts). */
+  readonly loginStartBudget: LoginStartBudget;
   readonly loginCompleter: LoginCompleter;
   /** Every request to an app: access rules, session, logout, emergency access, observe mode. */
   readonly appGate: AppGate;
@@ -146,6 +149,11 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         const host = ctx.host as string;
         const requested = new URLSearchParams(ctx.query).get('return');
         const returnUrl = (requested === null ? undefined : deps.returnUrls.resolve(requested, host)) ?? deps.returnUrls.absolute(host, app.startPath);
+        const refusal = deps.loginStartBudget.admit(ctx.clientIp);
+        if (refusal !== undefined) {
+          refuseLoginStart(res, refusal, { reqId: ctx.reqId, host: ctx.host, app: app.name }, logger);
+          return;
+        }
         // reauth=1: "Sign in as someone else" on a dead-end page; the IdP asks for credentials again.
         const forceAuthn = new URLSearchParams(ctx.query).get('reauth') === '1';
         const started = await deps.loginStarter.start(host, returnUrl, { authnContext: app.requiredAuthnContext, forceAuthn });

@@ -33,6 +33,7 @@ export function samlConfig(overrides: Partial<SamlConfig> = {}): SamlConfig {
     allowIdpInitiated: true,
     acsMaxBodyBytes: 256 * 1024,
     bodyTimeoutMs: 20_000,
+    maxLoginStartsPerClientPerMinute: 300,
     maxMessageBytes: 128 * 1024,
     forceAuthn: false,
     maxSessionAgeMs: undefined,

@@ -77,6 +77,7 @@ t.test('a minimal configuration gets every default, in milliseconds where the ru
     allowIdpInitiated: false,
     acsMaxBodyBytes: 262_144,
     bodyTimeoutMs: 20_000,
+    maxLoginStartsPerClientPerMinute: 300,
     maxMessageBytes: 524_288,
     forceAuthn: false,
     maxSessionAgeMs: undefined,

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { budgetKey, createValidationBudget, type ReleaseSlot, type ValidationBudgetOptions, type ValidationRefusal } from '../../../src/crowd/validation-budget.js';
+import { budgetKey } from '../../../src/policy/address-matcher.js';
+import { createValidationBudget, type ReleaseSlot, type ValidationBudgetOptions, type ValidationRefusal } from '../../../src/crowd/validation-budget.js';
 
 function setup(overrides: Partial<ValidationBudgetOptions> = {}) {
   const clock = { ms: 1_700_000_000_000 };
