@@ -182,6 +182,8 @@ function proxyConfig(crowdPort: number, upstreamPort: number, listen: { port: nu
     saml: {
       spEntityId: SP_ENTITY_ID,
       idp: { entityId: IDP_ENTITY_ID, ssoUrl: 'http://idp.bench.test/sso', signingCerts: [readDemoKeyPair('idp').certPem] },
+      // The login-cost row measures what a login start costs, not the budget that keeps one address from flooding.
+      maxLoginStartsPerClientPerMinute: 1_000_000,
     },
   };
 }
