@@ -213,8 +213,9 @@ export function renderNginxConfig(config: RuntimeConfig, options: NginxConfigOpt
     w.line('default "";');
     w.line('~*^websocket$ websocket;');
   });
+  // Empty for an ordinary request: nginx then sends no Connection header and keeps the upstream connection alive.
   w.block('map $http_upgrade $sso_connection_upgrade', () => {
-    w.line('default close;');
+    w.line('default "";');
     w.line('~*^websocket$ upgrade;');
   });
   w.line();
@@ -237,6 +238,7 @@ export function renderNginxConfig(config: RuntimeConfig, options: NginxConfigOpt
     w.comment(`App "${token(plan.app.name, `apps[${plan.index}].name`)}".`);
     w.block(`upstream ${plan.upstreamName}`, () => {
       w.line(`server ${plan.upstream.server};`);
+      w.line('keepalive 64;');
     });
   }
   for (const plan of plans) {

@@ -167,7 +167,8 @@ t.test('everything else: auth_request, the vetted Cookie, the login redirect, st
   t.ok(directives(jira).includes('client_max_body_size 0;'));
 
   t.match(text, /map \$http_upgrade \$sso_upgrade \{\s+default "";\s+~\*\^websocket\$ websocket;\s+\}/);
-  t.match(text, /map \$http_upgrade \$sso_connection_upgrade \{\s+default close;\s+~\*\^websocket\$ upgrade;\s+\}/);
+  t.match(text, /map \$http_upgrade \$sso_connection_upgrade \{\s+default "";\s+~\*\^websocket\$ upgrade;\s+\}/);
+  t.match(text, /upstream crowd_sso_app_\w+ \{\s+server [^;]+;\s+keepalive 64;\s+\}/, 'connections to the apps are kept alive (no Connection header on ordinary requests)');
 
   const login = directives(block(jira, 'location @sso_login'));
   t.same(login, ['location @sso_login {', 'absolute_redirect off;', 'if ($sso_login) {', 'return 302 $sso_login;', '}', 'return 401;', '}']);
