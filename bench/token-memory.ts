@@ -4,7 +4,7 @@
  * after garbage collection. Run in a process of its own started with --expose-gc.
  */
 import { randomBytes } from 'node:crypto';
-import { createTokenValidator } from '../src/crowd/token-cache.js';
+import { createTokenValidator } from '../src/crowd/token-validator.js';
 import type { TokenMemoryOptions, TokenMemoryResult, TokenMemorySample } from './bench-protocol.js';
 
 /** Tokens validated at once (the gate's concurrency under a burst of new sessions). */

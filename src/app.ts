@@ -15,8 +15,6 @@ import { createClusterMetrics, createMetrics } from './observability/metrics.js'
 import { buildRuntime, renderSpMetadata as renderMetadata, type Runtime } from './app/build-runtime.js';
 import { createStores } from './state/create-stores.js';
 
-export type { CheckItem } from './check/check-item.js';
-export { runCheck, type CheckReport } from './check/run-check.js';
 /** For the cluster primary, which logs without running an App. */
 export { createLogger, type Logger } from './observability/logger.js';
 

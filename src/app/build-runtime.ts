@@ -8,7 +8,7 @@ import type { AppConfig, CrowdConfig, RuntimeConfig } from '../config/runtime-co
 import { createCrowdClient } from '../crowd/crowd-client.js';
 import { createGroupCache } from '../crowd/group-cache.js';
 import { createAppSessionCheck } from '../crowd/app-session-check.js';
-import { createTokenValidator } from '../crowd/token-cache.js';
+import { createTokenValidator } from '../crowd/token-validator.js';
 import { createValidationBudget, UNKNOWN_TOKEN_CONNECTIONS, UNKNOWN_TOKEN_WAITING, type ValidationRefusal } from '../crowd/validation-budget.js';
 import { computeValidationFactors } from '../crowd/validation-factors.js';
 import { createAuthenticator } from '../flows/authenticate.js';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
-import type { CheckReport } from '../app.js';
+import type { CheckReport } from './check/run-check.js';
 import { isConfigError, loadConfig } from '../config/load-config.js';
 import { packageFilePath } from '../config/package-file.js';
 import type { RuntimeConfig } from '../config/runtime-config.js';
@@ -50,8 +50,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         const { serve } = await import('./serve.js');
         return await serve({ config, configPath, load, watch: parsed.watch });
       }
-      case 'check':
-        return printCheck(await app.runCheck(config), io);
+      case 'check': {
+        const { runCheck } = await import('./check/run-check.js');
+        return printCheck(await runCheck(config), io);
+      }
       case 'metadata': {
         const xml = await app.renderSpMetadata(config);
         io.stdout.write(xml.endsWith('\n') ? xml : `${xml}\n`);

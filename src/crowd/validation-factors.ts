@@ -45,7 +45,7 @@ export function computeValidationFactors(config: ValidationFactorsConfig, client
 }
 
 /**
- * The token-cache key for a factor set: equal factor lists give equal keys, so a validation done
+ * The token validator's cache key for a factor set: equal factor lists give equal keys, so a validation done
  * with one set of factors is never reused for another.
  */
 export function validationFactorsCacheKey(factors: readonly ValidationFactor[]): string {

@@ -7,7 +7,7 @@ import { startScriptedCrowd } from '../../support/scripted-crowd.js';
 import type { CrowdConfig } from '../../../src/config/runtime-config.js';
 import { createCrowdClient, type CrowdClient } from '../../../src/crowd/crowd-client.js';
 import type { CrowdCallReport } from '../../../src/crowd/crowd-connection.js';
-import { createTokenValidator } from '../../../src/crowd/token-cache.js';
+import { createTokenValidator } from '../../../src/crowd/token-validator.js';
 import { startFakeCrowd } from '../../../examples/demo/fake-crowd.js';
 
 const APP = 'sso-proxy';

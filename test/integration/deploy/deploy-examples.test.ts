@@ -14,7 +14,7 @@ import t from 'tap';
 import { readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
 import { startDemoIdp } from '../../../examples/demo/demo-idp.js';
 import { startFakeCrowd } from '../../../examples/demo/fake-crowd.js';
-import { runCheck } from '../../../src/check/run-check.js';
+import { runCheck } from '../../../src/cli/check/run-check.js';
 import { isConfigError, loadConfig } from '../../../src/config/load-config.js';
 import { redisServerMissing, startRedisServer } from '../../support/redis-server.js';
 import { USERS } from '../../support/stack.js';

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { loginStartLink } from '../../support/browser.js';
-import { runCheck } from '../../../src/app.js';
+import { runCheck } from '../../../src/cli/check/run-check.js';
 import { HTML, loginAs } from '../../support/saml-login.js';
 import { HOSTS, startStack } from '../../support/stack.js';
 

@@ -5,7 +5,8 @@
 import t, { type Test } from 'tap';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { createApp, runCheck } from '../../../src/app.js';
+import { createApp } from '../../../src/app.js';
+import { runCheck } from '../../../src/cli/check/run-check.js';
 import { demoKeysDir, readDemoKeyPair } from '../../../examples/demo/demo-keys.js';
 import type { IdpOutgoingMessage } from '../../../examples/demo/demo-idp.js';
 import { readRedirectMessage } from '../../../src/saml/redirect-binding.js';

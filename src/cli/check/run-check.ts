@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import type { RuntimeConfig } from '../config/runtime-config.js';
-import { createCrowdClient } from '../crowd/crowd-client.js';
-import { createServiceProvider } from '../saml/service-provider.js';
+import type { RuntimeConfig } from '../../config/runtime-config.js';
+import { createCrowdClient } from '../../crowd/crowd-client.js';
+import { createServiceProvider } from '../../saml/service-provider.js';
 import type { CheckItem } from './check-item.js';
 import { checkStore } from './check-store.js';
 

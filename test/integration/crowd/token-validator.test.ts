@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { createCrowdClient } from '../../../src/crowd/crowd-client.js';
-import { createTokenValidator, type TokenValidator } from '../../../src/crowd/token-cache.js';
+import { createTokenValidator, type TokenValidator } from '../../../src/crowd/token-validator.js';
 import { CrowdRejectedError } from '../../../src/errors.js';
 import type { TokenValidatorPort } from '../../../src/flows/ports.js';
 import { startFakeCrowd, type FakeCrowd } from '../../../examples/demo/fake-crowd.js';

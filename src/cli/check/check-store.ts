@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { RuntimeConfig } from '../config/runtime-config.js';
-import { createRedisConnection, type RedisConnection } from '../state/redis-connection.js';
-import { createRedisReplayStore } from '../state/redis-replay-store.js';
-import { createRedisSessionStore } from '../state/redis-session-store.js';
-import { sessionEventsChannel } from '../state/session-events.js';
+import type { RuntimeConfig } from '../../config/runtime-config.js';
+import { createRedisConnection, type RedisConnection } from '../../state/redis-connection.js';
+import { createRedisReplayStore } from '../../state/redis-replay-store.js';
+import { createRedisSessionStore } from '../../state/redis-session-store.js';
+import { sessionEventsChannel } from '../../state/session-events.js';
 import type { CheckItem } from './check-item.js';
 
 /** How long the probe keys live (they are also deleted at once). */
