@@ -13,7 +13,7 @@
  */
 import { CLIENT_HEADERS_REMOVED } from '../proxy/upstream-headers.js';
 import type { AppConfig, RuntimeConfig } from '../config/runtime-config.js';
-import { ConfigError } from '../errors.js';
+import { BlockWriter, checkMatchPath, checkToken, configProblem, headerName, productPaths, SSO_ANSWER_HEADERS, upstreamParts, type EdgeSyntax } from './edge-config.js';
 
 export interface CaddyConfigOptions {
   /** Where Caddy reaches crowd-sso-proxy: `http://127.0.0.1:8080` (scheme, host, port; no path). */
@@ -24,44 +24,19 @@ export interface CaddyConfigOptions {
 const FORWARDING_SET = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 /** Hop-by-hop headers a client may not hand to the app (RFC 9110 §7.6.1); Caddy handles Upgrade and Connection. */
 const HOP_BY_HOP_CLEARED = ['proxy-authorization', 'proxy-connection', 'http2-settings'];
-/** Headers of the forward-auth answer: a client sending them gets them removed before the proxy is asked. */
-const SSO_ANSWER_HEADERS = ['x-sso-user', 'x-sso-cookie', 'x-sso-login'];
-
-/** `x-forwarded-for` → `X-Forwarded-For` (Caddy's placeholders for response headers use the canonical spelling). */
-function headerName(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`);
-}
-
-function problem(path: string, message: string): ConfigError {
-  return new ConfigError([{ path, message }]);
-}
 
 /**
- * Refuses a value the Caddyfile would read as more than one plain token: whitespace and control characters (token
- * ends), quotes, backquotes and `\` (string syntax), `{` `}` (blocks and placeholders), `#` (comments), and anything
- * outside printable ASCII.
+ * Caddyfile syntax: whitespace and control characters end a token, quotes, backquotes and `\` are string syntax,
+ * `{` `}` blocks and placeholders, `#` a comment.
  */
-function token(value: string, what: string): string {
-  if (value === '') throw problem(what, 'is empty');
-  for (const char of value) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code <= 0x20 || code >= 0x7f || '{}"\'`\\#'.includes(char)) {
-      const shown = code <= 0x20 || code >= 0x7f ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : `"${char}"`;
-      throw problem(what, `"${value}" cannot be written into a Caddyfile: it contains ${shown}`);
-    }
-  }
-  return value;
-}
+const CADDY: EdgeSyntax = { fileName: 'a Caddyfile', tool: 'Caddy', forbidden: '{}"\'`\\#' };
+const token = (value: string, what: string): string => checkToken(CADDY, value, what);
+const problem = configProblem;
 
-/**
- * A path Caddy's `path` matcher compares exactly: checked as a token, without `*` (a wildcard there) and without
- * percent-encoding (Caddy matches the decoded path).
- */
+/** A path Caddy's `path` matcher compares exactly: also without `*`, a wildcard there. */
 function matchPath(path: string, what: string): string {
-  token(path, what);
-  if (!path.startsWith('/')) throw problem(what, `"${path}" must start with "/"`);
+  checkMatchPath(CADDY, path, what);
   if (path.includes('*')) throw problem(what, `"${path}": "*" is a wildcard in a Caddy path matcher`);
-  if (path.includes('%')) throw problem(what, `"${path}": Caddy matches paths decoded, so a percent-encoded path would never match; write it decoded`);
   return path;
 }
 
@@ -73,44 +48,8 @@ interface UpstreamTarget {
 }
 
 function upstreamTarget(url: URL, what: string, allowPath: boolean): UpstreamTarget {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw problem(what, `"${url.href}" must be an http:// or https:// URL`);
-  if (url.username !== '' || url.password !== '') throw problem(what, `"${url.origin}": credentials in the URL cannot be used by Caddy`);
-  if (url.search !== '' || url.hash !== '') throw problem(what, `"${url.href}" must not have a query or fragment`);
-  const prefix = url.pathname.replace(/\/+$/, '');
-  if (!allowPath && prefix !== '') throw problem(what, `"${url.href}" must not have a path (scheme, host and port only)`);
-  if (prefix.includes('%')) throw problem(what, `"${url.href}": a percent-encoded path prefix is not supported`);
-  const scheme = url.protocol.slice(0, -1);
-  const port = url.port !== '' ? url.port : scheme === 'https' ? '443' : '80';
-  token(url.hostname, what);
-  if (prefix !== '') token(prefix, what);
-  return { address: `${scheme}://${url.hostname}:${port}`, prefix };
-}
-
-class Writer {
-  readonly #lines: string[] = [];
-  #depth = 0;
-
-  line(text = ''): this {
-    this.#lines.push(text === '' ? '' : `${'\t'.repeat(this.#depth)}${text}`);
-    return this;
-  }
-
-  comment(...texts: string[]): this {
-    for (const text of texts) this.line(`# ${text}`);
-    return this;
-  }
-
-  block(head: string, body: () => void): this {
-    this.line(`${head} {`);
-    this.#depth += 1;
-    body();
-    this.#depth -= 1;
-    return this.line('}');
-  }
-
-  text(): string {
-    return `${this.#lines.join('\n')}\n`;
-  }
+  const { scheme, hostname, port, prefix } = upstreamParts(CADDY, url, what, allowPath);
+  return { address: `${scheme}://${hostname}:${port}`, prefix };
 }
 
 interface AppPlan {
@@ -148,7 +87,7 @@ export function renderCaddyConfig(config: RuntimeConfig, options: CaddyConfigOpt
     }
   }
 
-  const w = new Writer();
+  const w = new BlockWriter('\t');
   w.comment(
     'crowd-sso-proxy in forward-auth mode: generated by `crowd-sso-proxy caddy-config`; regenerate it when apps,',
     'their hosts, upstreams, login or logout paths, or pathPrefix change. For Caddy 2.6 or later.',
@@ -178,22 +117,7 @@ function planApp(app: AppConfig, index: number, prefix: string): AppPlan {
   const hosts = [...new Set(app.hosts.map((host, i) => token(host, `${where}.hosts[${i}]`)))];
   if (hosts.length === 0) throw problem(`${where}.hosts`, 'has no host');
   const upstream = upstreamTarget(app.upstream, `${where}.upstream`, true);
-  const paths: string[] = [];
-  const add = (list: readonly string[], key: string): void => {
-    list.forEach((path, i) => {
-      matchPath(path, `${where}.${key}[${i}]`);
-      // Paths below the prefix already go to the proxy.
-      if (path === prefix || path.startsWith(`${prefix}/`)) return;
-      if (!paths.includes(path)) paths.push(path);
-    });
-  };
-  add(app.logoutPaths, 'logoutPaths');
-  add(app.loginPaths, 'loginPaths');
-  add(app.loginFormPaths, 'loginFormPaths');
-  if (app.emergencyAccess !== undefined) {
-    add([app.emergencyAccess.path], 'emergencyAccess.path');
-    add(app.emergencyAccess.loginFormPaths, 'emergencyAccess.loginFormPaths');
-  }
+  const paths = productPaths(app, where, prefix, matchPath);
   return {
     app,
     index,
@@ -210,7 +134,7 @@ interface SnippetContext {
   readonly sso: UpstreamTarget;
 }
 
-function renderSnippet(w: Writer, plan: AppPlan, ctx: SnippetContext): void {
+function renderSnippet(w: BlockWriter, plan: AppPlan, ctx: SnippetContext): void {
   const { app } = plan;
   w.comment(`App "${token(app.name, `apps[${plan.index}].name`)}": ${app.upstream.origin}${plan.upstream.prefix}`);
   w.block(`(${plan.snippet})`, () => {

@@ -12,7 +12,7 @@
  */
 import { CLIENT_HEADERS_REMOVED } from '../proxy/upstream-headers.js';
 import type { AppConfig, RuntimeConfig } from '../config/runtime-config.js';
-import { ConfigError } from '../errors.js';
+import { BlockWriter, checkMatchPath, checkToken, configProblem, headerName, hostName, productPaths, SSO_ANSWER_HEADERS, upstreamParts, type EdgeSyntax } from './edge-config.js';
 
 export interface NginxConfigOptions {
   /** Where nginx reaches crowd-sso-proxy: `http://127.0.0.1:8080` (scheme, host, port; no path). */
@@ -46,42 +46,15 @@ const FORWARDING_SET = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwa
  * `Upgrade` and `Connection` are set from the WebSocket maps instead.
  */
 const HOP_BY_HOP_CLEARED = ['proxy-authorization', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'http2-settings', 'expect'];
-/** Identity headers of the forward-auth answer itself: a client sending them gets them removed. */
-const SSO_ANSWER_HEADERS = ['x-sso-user', 'x-sso-cookie', 'x-sso-login'];
-
-/** `x-forwarded-for` → `X-Forwarded-For`, for a readable file (nginx compares header names ignoring case). */
-function headerName(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`);
-}
 
 /**
- * Refuses a value nginx would read as more than one plain token: whitespace and control characters (token ends),
- * `;` `{` `}` (directive and block ends), quotes and `\` (string syntax), `$` (variables), `#` (comments), and
- * anything outside printable ASCII.
+ * nginx's syntax: whitespace and control characters end a token, `;` `{` `}` end directives and blocks, quotes and
+ * `\` are string syntax, `$` starts a variable, `#` a comment.
  */
-function token(value: string, what: string): string {
-  if (value === '') throw problem(what, 'is empty');
-  for (const char of value) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code <= 0x20 || code >= 0x7f || ';{}"\'\\$#`'.includes(char)) {
-      const shown = code <= 0x20 || code >= 0x7f ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : `"${char}"`;
-      throw problem(what, `"${value}" cannot be written into an nginx configuration: it contains ${shown}`);
-    }
-  }
-  return value;
-}
-
-function problem(path: string, message: string): ConfigError {
-  return new ConfigError([{ path, message }]);
-}
-
-/** A path nginx matches exactly: checked as a token, and without percent-encoding (nginx matches the decoded path). */
-function locationPath(path: string, what: string): string {
-  token(path, what);
-  if (!path.startsWith('/')) throw problem(what, `"${path}" must start with "/"`);
-  if (path.includes('%')) throw problem(what, `"${path}": nginx matches locations against the decoded path, so a percent-encoded path would never match; write it decoded`);
-  return path;
-}
+const NGINX: EdgeSyntax = { fileName: 'an nginx configuration', tool: 'nginx', forbidden: ';{}"\'\\$#`' };
+const token = (value: string, what: string): string => checkToken(NGINX, value, what);
+const problem = configProblem;
+const locationPath = (path: string, what: string): string => checkMatchPath(NGINX, path, what);
 
 interface UpstreamTarget {
   /** `http` or `https`. */
@@ -95,54 +68,13 @@ interface UpstreamTarget {
 }
 
 function upstreamTarget(url: URL, what: string, allowPath: boolean): UpstreamTarget {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw problem(what, `"${url.href}" must be an http:// or https:// URL`);
-  if (url.username !== '' || url.password !== '') throw problem(what, `"${url.origin}": credentials in the URL cannot be used by nginx`);
-  if (url.search !== '' || url.hash !== '') throw problem(what, `"${url.href}" must not have a query or fragment`);
-  const prefix = url.pathname.replace(/\/+$/, '');
-  if (!allowPath && prefix !== '') throw problem(what, `"${url.href}" must not have a path (scheme, host and port only)`);
-  if (prefix.includes('%')) throw problem(what, `"${url.href}": a percent-encoded path prefix is not supported`);
-  const scheme = url.protocol.slice(0, -1);
-  const port = url.port !== '' ? url.port : scheme === 'https' ? '443' : '80';
-  token(url.hostname, what);
-  token(prefix === '' ? '/' : prefix, what);
-  return { scheme, server: `${url.hostname}:${port}`, hostname: url.hostname.replace(/^\[|\]$/g, ''), prefix };
+  const { scheme, hostname, port, prefix } = upstreamParts(NGINX, url, what, allowPath);
+  return { scheme, server: `${hostname}:${port}`, hostname: hostname.replace(/^\[|\]$/g, ''), prefix };
 }
 
 /** A literal for an nginx (PCRE) regular expression; the value has passed `token` (no quotes, braces or `\\`). */
 function regexEscape(value: string): string {
   return value.replace(/[.*+?^()|[\]]/g, (char) => `\\${char}`);
-}
-
-/** `jira.example.com:8443` → `jira.example.com` (server_name never carries the port). */
-function hostName(host: string): string {
-  return host.replace(/:\d+$/, '');
-}
-
-class Writer {
-  readonly #lines: string[] = [];
-  #depth = 0;
-
-  line(text = ''): this {
-    this.#lines.push(text === '' ? '' : `${'    '.repeat(this.#depth)}${text}`);
-    return this;
-  }
-
-  comment(...texts: string[]): this {
-    for (const text of texts) this.line(`# ${text}`);
-    return this;
-  }
-
-  block(head: string, body: () => void): this {
-    this.line(`${head} {`);
-    this.#depth += 1;
-    body();
-    this.#depth -= 1;
-    return this.line('}');
-  }
-
-  text(): string {
-    return `${this.#lines.join('\n')}\n`;
-  }
 }
 
 interface AppPlan {
@@ -194,7 +126,7 @@ export function renderNginxConfig(config: RuntimeConfig, options: NginxConfigOpt
     }
   }
 
-  const w = new Writer();
+  const w = new BlockWriter('    ');
   w.comment(
     'crowd-sso-proxy in forward-auth mode: generated by `crowd-sso-proxy nginx-config`; regenerate it when apps,',
     'their hosts, upstreams, login or logout paths, or pathPrefix change.',
@@ -253,22 +185,8 @@ function planApp(app: AppConfig, index: number, prefix: string): AppPlan {
   const serverNames = [...new Set(app.hosts.map((host, i) => token(hostName(host), `${where}.hosts[${i}]`)))];
   if (serverNames.length === 0) throw problem(`${where}.hosts`, 'has no host');
   const upstream = upstreamTarget(app.upstream, `${where}.upstream`, true);
-  const paths: string[] = [];
-  const add = (list: readonly string[], key: string): void => {
-    list.forEach((path, i) => {
-      locationPath(path, `${where}.${key}[${i}]`);
-      // Paths below the prefix already go to the proxy (its `^~` location).
-      if (path === prefix || path.startsWith(`${prefix}/`)) return;
-      if (!paths.includes(path)) paths.push(path);
-    });
-  };
-  add(app.logoutPaths, 'logoutPaths');
-  add(app.loginPaths, 'loginPaths');
-  add(app.loginFormPaths, 'loginFormPaths');
-  if (app.emergencyAccess !== undefined) {
-    add([app.emergencyAccess.path], 'emergencyAccess.path');
-    add(app.emergencyAccess.loginFormPaths, 'emergencyAccess.loginFormPaths');
-  }
+  // Paths below the prefix already go to the proxy (its `^~` location).
+  const paths = productPaths(app, where, prefix, locationPath);
   return {
     app,
     index,
@@ -288,7 +206,7 @@ interface ServerContext {
   readonly cacheSeconds: number;
 }
 
-function renderServer(w: Writer, plan: AppPlan, ctx: ServerContext): void {
+function renderServer(w: BlockWriter, plan: AppPlan, ctx: ServerContext): void {
   const { app, hostVariable } = plan;
   const ssoPass = `${ctx.sso.scheme}://${SSO_UPSTREAM_NAME}`;
   const tlsToProxy = (): void => {

@@ -19,7 +19,7 @@
  */
 import { CLIENT_HEADERS_REMOVED } from '../proxy/upstream-headers.js';
 import type { AppConfig, RuntimeConfig } from '../config/runtime-config.js';
-import { ConfigError } from '../errors.js';
+import { checkMatchPath, checkToken, configProblem, headerName, hostName, productPaths, SSO_ANSWER_HEADERS, upstreamParts, type EdgeSyntax } from './edge-config.js';
 
 export interface TraefikConfigOptions {
   /** Where Traefik reaches crowd-sso-proxy: `http://127.0.0.1:8080` (scheme, host, port; no path). */
@@ -43,41 +43,15 @@ const CLEAR_MIDDLEWARE = 'crowd-sso-clear-client-headers';
  * client is in forwardedHeaders.trustedIPs), so the clearing middleware leaves them.
  */
 const SET_BY_TRAEFIK = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server', 'x-forwarded-prefix', 'x-real-ip']);
-/** Headers of the forward-auth answer: a client sending them gets them removed before the proxy is asked. */
-const SSO_ANSWER_HEADERS = ['x-sso-user', 'x-sso-cookie', 'x-sso-login'];
-
-/** `x-forwarded-for` → `X-Forwarded-For`, for a readable file (Traefik compares header names ignoring case). */
-function headerName(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`);
-}
-
-function problem(path: string, message: string): ConfigError {
-  return new ConfigError([{ path, message }]);
-}
 
 /**
- * Refuses a value that cannot stand inside a backquoted argument of a Traefik rule, or in a URL Traefik parses:
- * whitespace and control characters, backquotes and quotes, `\`, and anything outside printable ASCII.
+ * What cannot stand inside a backquoted argument of a Traefik rule, or in a URL Traefik parses: whitespace and
+ * control characters, backquotes and quotes, `\`.
  */
-function token(value: string, what: string): string {
-  if (value === '') throw problem(what, 'is empty');
-  for (const char of value) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code <= 0x20 || code >= 0x7f || '`"\'\\'.includes(char)) {
-      const shown = code <= 0x20 || code >= 0x7f ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : `"${char}"`;
-      throw problem(what, `"${value}" cannot be written into a Traefik configuration: it contains ${shown}`);
-    }
-  }
-  return value;
-}
-
-/** A path Traefik's Path matcher compares exactly: checked as a token, and without percent-encoding. */
-function matchPath(path: string, what: string): string {
-  token(path, what);
-  if (!path.startsWith('/')) throw problem(what, `"${path}" must start with "/"`);
-  if (path.includes('%')) throw problem(what, `"${path}": a percent-encoded path would not match as the proxy matches it; write it decoded`);
-  return path;
-}
+const TRAEFIK: EdgeSyntax = { fileName: 'a Traefik configuration', tool: 'Traefik', forbidden: '`"\'\\' };
+const token = (value: string, what: string): string => checkToken(TRAEFIK, value, what);
+const problem = configProblem;
+const matchPath = (path: string, what: string): string => checkMatchPath(TRAEFIK, path, what);
 
 interface UpstreamTarget {
   /** `http://host:port` or `https://host:port`. */
@@ -87,20 +61,8 @@ interface UpstreamTarget {
 }
 
 function upstreamTarget(url: URL, what: string, allowPath: boolean): UpstreamTarget {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw problem(what, `"${url.href}" must be an http:// or https:// URL`);
-  if (url.username !== '' || url.password !== '') throw problem(what, `"${url.origin}": credentials in the URL cannot be used by Traefik`);
-  if (url.search !== '' || url.hash !== '') throw problem(what, `"${url.href}" must not have a query or fragment`);
-  const prefix = url.pathname.replace(/\/+$/, '');
-  if (!allowPath && prefix !== '') throw problem(what, `"${url.href}" must not have a path (scheme, host and port only)`);
-  if (prefix.includes('%')) throw problem(what, `"${url.href}": a percent-encoded path prefix is not supported`);
-  token(url.host, what);
-  if (prefix !== '') token(prefix, what);
-  return { url: `${url.protocol}//${url.host}`, prefix };
-}
-
-/** `jira.example.com:8443` → `jira.example.com` (Traefik's Host matcher compares the host without the port). */
-function hostName(host: string): string {
-  return host.replace(/:\d+$/, '').toLowerCase();
+  const { scheme, hostname, port, prefix } = upstreamParts(TRAEFIK, url, what, allowPath);
+  return { url: url.port === '' ? `${scheme}://${hostname}` : `${scheme}://${hostname}:${port}`, prefix };
 }
 
 /** A YAML double-quoted scalar: JSON string syntax, which YAML reads the same. */
@@ -291,22 +253,7 @@ function planApp(app: AppConfig, index: number, prefix: string): AppPlan {
   const hosts = [...new Set(app.hosts.map((host, i) => token(hostName(host), `${where}.hosts[${i}]`)))];
   if (hosts.length === 0) throw problem(`${where}.hosts`, 'has no host');
   const upstream = upstreamTarget(app.upstream, `${where}.upstream`, true);
-  const paths: string[] = [];
-  const add = (list: readonly string[], key: string): void => {
-    list.forEach((path, i) => {
-      matchPath(path, `${where}.${key}[${i}]`);
-      // Paths below the prefix already go to the proxy.
-      if (path === prefix || path.startsWith(`${prefix}/`)) return;
-      if (!paths.includes(path)) paths.push(path);
-    });
-  };
-  add(app.logoutPaths, 'logoutPaths');
-  add(app.loginPaths, 'loginPaths');
-  add(app.loginFormPaths, 'loginFormPaths');
-  if (app.emergencyAccess !== undefined) {
-    add([app.emergencyAccess.path], 'emergencyAccess.path');
-    add(app.emergencyAccess.loginFormPaths, 'emergencyAccess.loginFormPaths');
-  }
+  const paths = productPaths(app, where, prefix, matchPath);
   token(app.name, `${where}.name`);
   return { app, index, name: `crowd-sso-app-${index}-${app.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, hosts, upstream, proxyPaths: paths };
 }
