@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import t from 'tap';
-import type { RecordedRequest } from '../../support/upstream-server.js';
+import { CROWD_MENTION, effectivePaths, FORGED_HEADERS, isAnonymousAllowed, rawRequest } from '../../support/bypass-oracle.js';
 import { loginAs } from '../../support/saml-login.js';
 import { HOSTS, startStack } from '../../support/stack.js';
 
@@ -25,69 +25,6 @@ interface Corpus {
 }
 
 const corpus = JSON.parse(readFileSync(new URL('../../fixtures/bypass-corpus.json', import.meta.url), 'utf8')) as Corpus;
-
-/** What jira serves to anonymous requests, after the path is read as the app reads it (its logout URLs end its own session). */
-const PUBLIC_EFFECTIVE = [/^\/secure\/Logout(?:!default)?\.jspa$/, /^\/logout$/, /^\/status$/, /^\/download\/(?:batch|resources|contextbatch|superbatch)\//, /^\/images\//, /^\/rest\/applinks\/1\.0\/manifest$/];
-/** Where jira takes the client's own credentials (preset jira's credentials rules), except the password login. */
-const CREDENTIALS_EFFECTIVE = [/^\/rest\//, /^\/plugins\/servlet\/oauth\//, /^\/plugins\/servlet\/applinks\//];
-const PASSWORD_LOGIN = new Set(['/rest/tsv/1.0/authenticate', '/login.jsp']);
-const APP_CREDENTIALS = /^(?:basic|bearer|oauth)\s+\S/i;
-
-/**
- * The paths the app may end up serving for a request target: Tomcat's reading (path parameters dropped, percent-decoding,
- * `\` as `/`, empty and dot segments resolved) and Jira's `/s/(.*)/_/(.*)` → `/$2` rewrite (case-insensitive, on the
- * raw or the decoded path), in every order. A conservative oracle: the proxy must be right for all of them.
- */
-function effectivePaths(target: string): string[] {
-  const raw = target.split('?')[0]?.split('#')[0] ?? '';
-  const rewrite = (path: string): string => path.replace(/^\/s\/(.*)\/_\/(.*)$/is, '/$2');
-  const tomcat = (path: string): string => {
-    let decoded = path;
-    for (let i = 0; i < 3; i++) {
-      try {
-        decoded = decodeURIComponent(decoded);
-      } catch {
-        break;
-      }
-    }
-    const segments: string[] = [];
-    for (const segment of decoded.replace(/\\/g, '/').split('/')) {
-      const name = segment.split(';')[0] ?? '';
-      if (name === '' || name === '.') continue;
-      if (name === '..') segments.pop();
-      else segments.push(name);
-    }
-    return `/${segments.join('/')}${decoded.endsWith('/') && segments.length > 0 ? '/' : ''}`;
-  };
-  return [...new Set([rewrite(tomcat(raw)), tomcat(rewrite(raw)), tomcat(rewrite(tomcat(raw)))])];
-}
-
-const isAnonymousAllowed = (received: RecordedRequest): boolean =>
-  effectivePaths(received.url).every((path) => {
-    if (PUBLIC_EFFECTIVE.some((pattern) => pattern.test(path))) return true;
-    const authorization = received.headers.authorization;
-    return authorization !== undefined && APP_CREDENTIALS.test(authorization) && !PASSWORD_LOGIN.has(path) && CREDENTIALS_EFFECTIVE.some((pattern) => pattern.test(path));
-  });
-
-const CROWD_MENTION = /crowd\.token_key/gi;
-const FORGED_HEADERS = [
-  'x-remote-user', 'x-forwarded-user', 'remote-user', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri',
-  'x-forwarded-method', 'x-http-method-override', 'x-http-method', 'x-method-override', 'proxy-authorization', 'http2-settings', 'upgrade',
-];
-
-/** One request over its own connection, raw bytes as written; the whole answer once the proxy closes (`Connection: close`). */
-function rawRequest(port: number, head: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const done = (): void => resolve(Buffer.concat(chunks).toString('latin1'));
-    socket.setTimeout(5000, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('close', done);
-    socket.on('error', () => undefined);
-    socket.write(head, 'latin1');
-  });
-}
 
 t.test('the bypass corpus: nothing reaches the app that the proxy did not vet', async (t) => {
   const stack = await startStack(t, {

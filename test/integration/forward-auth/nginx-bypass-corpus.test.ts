@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import t from 'tap';
-import type { RecordedRequest } from '../../support/upstream-server.js';
+import { CROWD_MENTION, effectivePaths, FORGED_HEADERS, isAnonymousAllowed } from '../../support/bypass-oracle.js';
 import { HOSTS } from '../../support/stack.js';
 import { rawRequest, signIn, skip, startNginxStack, statusOf } from './nginx-setup.js';
 
@@ -58,51 +58,6 @@ const NGINX_TARGETS = [
   'GET //login.jsp',
   'GET /browse/X-1/../../login.jsp',
   'POST /secure/Logout!default.jspa/../../../rest/api/2/myself',
-];
-
-/** What jira serves to anonymous requests, after the path is read as the app reads it (its logout URLs end its own session). */
-const PUBLIC_EFFECTIVE = [/^\/secure\/Logout(?:!default)?\.jspa$/, /^\/logout$/, /^\/status$/, /^\/download\/(?:batch|resources|contextbatch|superbatch)\//, /^\/images\//, /^\/rest\/applinks\/1\.0\/manifest$/];
-/** Where jira takes the client's own credentials (preset jira's credentials rules), except the password login. */
-const CREDENTIALS_EFFECTIVE = [/^\/rest\//, /^\/plugins\/servlet\/oauth\//, /^\/plugins\/servlet\/applinks\//];
-const PASSWORD_LOGIN = new Set(['/rest/tsv/1.0/authenticate', '/login.jsp']);
-const APP_CREDENTIALS = /^(?:basic|bearer|oauth)\s+\S/i;
-
-/** The paths the app may end up serving for a request target (Tomcat's reading and Jira's `/s/…/_/` rewrite, in every order). */
-function effectivePaths(target: string): string[] {
-  const raw = target.split('?')[0]?.split('#')[0] ?? '';
-  const rewrite = (path: string): string => path.replace(/^\/s\/(.*)\/_\/(.*)$/is, '/$2');
-  const tomcat = (path: string): string => {
-    let decoded = path;
-    for (let i = 0; i < 3; i++) {
-      try {
-        decoded = decodeURIComponent(decoded);
-      } catch {
-        break;
-      }
-    }
-    const segments: string[] = [];
-    for (const segment of decoded.replace(/\\/g, '/').split('/')) {
-      const name = segment.split(';')[0] ?? '';
-      if (name === '' || name === '.') continue;
-      if (name === '..') segments.pop();
-      else segments.push(name);
-    }
-    return `/${segments.join('/')}${decoded.endsWith('/') && segments.length > 0 ? '/' : ''}`;
-  };
-  return [...new Set([rewrite(tomcat(raw)), tomcat(rewrite(raw)), tomcat(rewrite(tomcat(raw)))])];
-}
-
-const isAnonymousAllowed = (received: RecordedRequest): boolean =>
-  effectivePaths(received.url).every((path) => {
-    if (PUBLIC_EFFECTIVE.some((pattern) => pattern.test(path))) return true;
-    const authorization = received.headers.authorization;
-    return authorization !== undefined && APP_CREDENTIALS.test(authorization) && !PASSWORD_LOGIN.has(path) && CREDENTIALS_EFFECTIVE.some((pattern) => pattern.test(path));
-  });
-
-const CROWD_MENTION = /crowd\.token_key/gi;
-const FORGED_HEADERS = [
-  'x-remote-user', 'x-forwarded-user', 'remote-user', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri',
-  'x-forwarded-method', 'x-http-method-override', 'x-http-method', 'x-method-override', 'proxy-authorization', 'http2-settings', 'upgrade',
 ];
 
 t.test('the bypass corpus through nginx: nothing reaches the app that the proxy did not vet', { skip, timeout: 240_000 }, async (t) => {

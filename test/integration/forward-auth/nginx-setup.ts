@@ -3,7 +3,6 @@
  * upstream, crowd-sso-proxy with 127.0.0.1 in trustedProxies), and nginx running the configuration
  * `crowd-sso-proxy nginx-config` generates for it. Browsers and raw requests go to nginx, never to the proxy.
  */
-import { connect } from 'node:net';
 import { renderNginxConfig } from '../../../src/cli/nginx-config.js';
 import { Browser } from '../../support/browser.js';
 import { nginxAvailable, startNginx, type Nginx } from '../../support/nginx.js';
@@ -45,19 +44,7 @@ export async function startNginxStack(t: Teardown, options: StackOptions & { rea
   };
 }
 
-/** One request over its own connection, raw bytes as written; the whole answer once the server closes (`Connection: close`). */
-export function rawRequest(port: number, head: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const done = (): void => resolve(Buffer.concat(chunks).toString('latin1'));
-    socket.setTimeout(5000, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('close', done);
-    socket.on('error', () => undefined);
-    socket.write(head, 'latin1');
-  });
-}
+export { rawRequest } from '../../support/bypass-oracle.js';
 
 /** The status code of a raw answer, or 'none'. */
 export function statusOf(answer: string): string {
