@@ -13,6 +13,8 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** The bound of each navigation, click and wait in the browser tests. */
 export const BROWSER_TIMEOUT_MS = 15_000;
+/** Starting Chromium takes seconds on a loaded 2-core machine (the suite runs two test files at once). */
+const LAUNCH_TIMEOUT_MS = 60_000;
 
 /** Why the browser tests cannot run here, or undefined when Debian's chromium is installed. */
 export function chromiumAvailable(): string | undefined {
@@ -47,7 +49,7 @@ export async function launchChromium(t: Teardown, options: ChromiumOptions): Pro
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    timeout: BROWSER_TIMEOUT_MS,
+    timeout: LAUNCH_TIMEOUT_MS,
     args: [`--host-resolver-rules=${rules}`, '--no-sandbox', '--disable-dev-shm-usage', '--no-proxy-server'],
   });
   t.teardown(async () => {

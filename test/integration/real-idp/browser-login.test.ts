@@ -13,12 +13,12 @@ import { SP_KEYS, loginAtIdp, simpleSamlPhpAvailable, startRealIdpStack } from '
 import { HOSTS, SP_ENTITY_ID, SP_SLO_URL } from '../../support/stack.js';
 
 const skip = simpleSamlPhpAvailable() ?? chromiumAvailable();
-t.setTimeout(90_000);
+t.setTimeout(300_000);
 
 const PRESETS = { jira: { preset: 'jira' }, confluence: { preset: 'confluence' } };
 const ALICE = { username: 'alice', password: 'alice-pw', attributes: { email: 'alice@example.com' } };
 
-t.test('a Jira deep link signs in at SimpleSAMLphp, Confluence follows without a login, logout ends the IdP session too', { skip, timeout: 45_000 }, async (t) => {
+t.test('a Jira deep link signs in at SimpleSAMLphp, Confluence follows without a login, logout ends the IdP session too', { skip, timeout: 120_000 }, async (t) => {
   const { stack, idp, chromium } = await startRealIdpStack(t, {
     idp: {
       sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem },
@@ -82,7 +82,7 @@ t.test('a Jira deep link signs in at SimpleSAMLphp, Confluence follows without a
   t.equal(await page.textContent('#user'), 'Logged in as alice', 'and signing in again lands on that deep link');
 });
 
-t.test("SimpleSAMLphp's default, unsigned logout messages: the proxy refuses the LogoutResponse, the user is signed out all the same", { skip, timeout: 45_000 }, async (t) => {
+t.test("SimpleSAMLphp's default, unsigned logout messages: the proxy refuses the LogoutResponse, the user is signed out all the same", { skip, timeout: 120_000 }, async (t) => {
   const { stack, idp, chromium } = await startRealIdpStack(t, {
     idp: {
       sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem },
@@ -121,7 +121,7 @@ t.test("SimpleSAMLphp's default, unsigned logout messages: the proxy refuses the
   t.ok(await page.isVisible('input[name="password"]'), "SimpleSAMLphp did end its session (it verified the proxy's signed LogoutRequest)");
 });
 
-t.test('logging out at SimpleSAMLphp (IdP-initiated single logout) ends the Crowd session through the proxy', { skip, timeout: 45_000 }, async (t) => {
+t.test('logging out at SimpleSAMLphp (IdP-initiated single logout) ends the Crowd session through the proxy', { skip, timeout: 120_000 }, async (t) => {
   const { stack, idp, chromium } = await startRealIdpStack(t, {
     idp: { sp: { entityId: SP_ENTITY_ID, sloUrl: SP_SLO_URL, certPem: readDemoKeyPair('sp').certPem }, users: [ALICE] },
     stack: { config: { saml: SP_KEYS }, apps: PRESETS },

@@ -11,7 +11,7 @@ import { NAMEID_EMAIL, loginAtIdp, simpleSamlPhpAvailable, startRealIdpStack } f
 import { HOSTS, PROXY_APP, SP_ENTITY_ID, type StackOptions } from '../../support/stack.js';
 
 const skip = simpleSamlPhpAvailable() ?? chromiumAvailable();
-t.setTimeout(90_000);
+t.setTimeout(300_000);
 
 /** The IdP's login names differ from the Crowd usernames: only the email links them. */
 const IDP_USERS = [
@@ -31,7 +31,7 @@ const crowdMayAddUsers: StackOptions['crowd'] = {
   users: [{ name: 'alice', password: 'x', email: 'alice@example.com', firstName: 'Alice', lastName: 'Adams' }],
 };
 
-t.test('an email NameID from SimpleSAMLphp is looked up in Crowd by email: signed in as the Crowd user', { skip, timeout: 45_000 }, async (t) => {
+t.test('an email NameID from SimpleSAMLphp is looked up in Crowd by email: signed in as the Crowd user', { skip, timeout: 120_000 }, async (t) => {
   const { stack, chromium } = await startRealIdpStack(t, {
     idp: idpOptions,
     stack: {
@@ -55,7 +55,7 @@ t.test('an email NameID from SimpleSAMLphp is looked up in Crowd by email: signe
   t.ok(stack.crowd.countCalls('GET', '/search?') >= 1, "found with Crowd's user search");
 });
 
-t.test('a person unknown to Crowd is created just in time from the IdP attributes and signed in', { skip, timeout: 45_000 }, async (t) => {
+t.test('a person unknown to Crowd is created just in time from the IdP attributes and signed in', { skip, timeout: 120_000 }, async (t) => {
   const { stack, chromium } = await startRealIdpStack(t, {
     idp: idpOptions,
     stack: {

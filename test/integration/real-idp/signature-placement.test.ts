@@ -11,7 +11,7 @@ import { loginAtIdp, simpleSamlPhpAvailable, startRealIdpStack } from '../../sup
 import { HOSTS, SP_ENTITY_ID } from '../../support/stack.js';
 
 const skip = simpleSamlPhpAvailable() ?? chromiumAvailable();
-t.setTimeout(90_000);
+t.setTimeout(300_000);
 
 type Placement = 'response' | 'assertion' | 'both';
 type Required = 'either' | 'assertion' | 'response' | 'both';
@@ -54,7 +54,7 @@ const accepted: [Placement, Required][] = [
 ];
 
 for (const [placement, required] of accepted) {
-  t.test(`IdP signs ${placement === 'both' ? 'response and assertion' : `the ${placement} only`}, proxy requires ${required}: signed in`, { skip, timeout: 30_000 }, async (t) => {
+  t.test(`IdP signs ${placement === 'both' ? 'response and assertion' : `the ${placement} only`}, proxy requires ${required}: signed in`, { skip, timeout: 120_000 }, async (t) => {
     const { stack, page, target, acs } = await signIn(t, placement, required);
     t.equal(acs.status(), 303, 'the ACS accepted the Response');
     await page.waitForURL(target);
@@ -69,7 +69,7 @@ const refused: [Placement, Required][] = [
 ];
 
 for (const [placement, required] of refused) {
-  t.test(`IdP signs the ${placement} only, proxy requires ${required}: the error page, not signed in`, { skip, timeout: 30_000 }, async (t) => {
+  t.test(`IdP signs the ${placement} only, proxy requires ${required}: the error page, not signed in`, { skip, timeout: 120_000 }, async (t) => {
     const { stack, page, acs } = await signIn(t, placement, required);
     t.ok([400, 403].includes(acs.status()), `the ACS refused the Response (HTTP ${acs.status()})`);
     await page.waitForURL(stack.acsUrl(HOSTS.jira));
