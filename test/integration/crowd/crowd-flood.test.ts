@@ -115,13 +115,15 @@ t.test('a junk flood from 200 addresses while Crowd is slow cannot take the Crow
 });
 
 t.test('calls beyond the Crowd connections wait their turn, and crowd.timeoutMs starts when a call is sent', async (t) => {
-  const fake = await startFakeCrowd({ latencyMs: 300, applications: { app: { password: 'pw' } } });
-  const client = createCrowdClient(crowdConfig(fake.baseUrl, { name: 'app', password: 'pw' }, { timeoutMs: 500 }));
+  // Latency below the timeout, queue wait plus latency above it: only a timeout that starts at sending lets all pass.
+  // Wide margins (700 ms each way), so a loaded machine does not decide the outcome.
+  const fake = await startFakeCrowd({ latencyMs: 1000, applications: { app: { password: 'pw' } } });
+  const client = createCrowdClient(crowdConfig(fake.baseUrl, { name: 'app', password: 'pw' }, { timeoutMs: 1700 }));
   t.teardown(async () => {
     await client.close();
     await fake.close();
   });
-  // 32 calls over 16 connections: the second 16 are sent after the first answers, 300 ms later; each then takes 300 ms.
+  // 32 calls over 16 connections: the second 16 are sent after the first answers, 1 s later; each then takes 1 s.
   const answers = await Promise.allSettled(Array.from({ length: 32 }, () => client.validateSession(junkToken(), [])));
   t.same(
     answers.map((answer) => answer.status),
