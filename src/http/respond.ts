@@ -59,13 +59,32 @@ function causes(error: unknown): string[] {
   return out;
 }
 
+/** What a page may add for this person: who they are signed in as, and a way out (already validated URLs). */
+export type PageExtras = Pick<PageContent, 'note' | 'link'>;
+
+/** The answer to a failure, not yet sent: a page for a browser, a short JSON body for XHR and API clients. */
+export function errorAnswer(
+  failure: SsoProxyError,
+  req: IncomingMessage,
+  requestId: string,
+  extras: PageExtras = {},
+): { readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string } {
+  const entry = failure.entry;
+  if (wantsHtml(req)) {
+    const link = extras.link ?? (failure.retryUrl === undefined ? undefined : { href: failure.retryUrl, text: 'Sign in again' });
+    const content = { status: entry.status, message: failure.publicMessage, requestId, ...(link === undefined ? {} : { link }), ...(extras.note === undefined ? {} : { note: extras.note }) };
+    return { status: entry.status, headers: PAGE_HEADERS, body: renderPage(entry.page, content) };
+  }
+  const body = JSON.stringify({ error: failure.code, reason: entry.reason, message: failure.publicMessage, requestId });
+  return { status: entry.status, headers: JSON_HEADERS, body };
+}
+
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', 'cache-control': NO_STORE });
+
 /**
  * The one place errors become responses and log lines: the page (or JSON) shows plain words and the
  * request id; the log has the code, reason, detail and cause chain.
  */
-/** What a page may add for this person: who they are signed in as, and a way out (already validated URLs). */
-export type PageExtras = Pick<PageContent, 'note' | 'link'>;
-
 export function respondError(logger: Logger, error: unknown, req: IncomingMessage, res: ServerResponse, fields: ErrorLogFields, extras: PageExtras = {}): void {
   const failure: SsoProxyError = isSsoProxyError(error)
     ? error
@@ -91,10 +110,7 @@ export function respondError(logger: Logger, error: unknown, req: IncomingMessag
   }
   // A 413 or 408 keeps the connection while the rest of the body is read and discarded (linger-close.ts): closing it
   // at once would let the client's TCP stack drop this answer.
-  if (wantsHtml(req)) {
-    const link = extras.link ?? (failure.retryUrl === undefined ? undefined : { href: failure.retryUrl, text: 'Sign in again' });
-    sendPage(res, entry.page, { status: entry.status, message: failure.publicMessage, requestId: fields.reqId, ...(link === undefined ? {} : { link }), ...(extras.note === undefined ? {} : { note: extras.note }) });
-  } else {
-    sendJson(res, entry.status, { error: failure.code, reason: entry.reason, message: failure.publicMessage, requestId: fields.reqId });
-  }
+  const answer = errorAnswer(failure, req, fields.reqId, extras);
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+  res.end(answer.body);
 }

@@ -17,8 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ForwardContext, ResponseRewrite } from '../proxy/forwarder.js';
 import { loginStartPage } from './login-start-page.js';
 import { signInLink } from './logout-responses.js';
-import { renderPage } from './pages.js';
-import { PAGE_HEADERS, wantsHtml } from './respond.js';
+import { errorAnswer, wantsHtml } from './respond.js';
 
 /** How long a token the app refused while Crowd holds it valid is answered with the page without asking Crowd. */
 const REFUSED_MEMORY_MS = 60_000;
@@ -42,13 +41,8 @@ export interface SessionRefusalDeps {
 export function createSessionRefusalHandler(deps: SessionRefusalDeps) {
   const refused = new LRUCache<string, true>({ max: REFUSED_MEMORY_ENTRIES, ttl: REFUSED_MEMORY_MS });
 
-  function errorAnswer(req: IncomingMessage, ctx: ForwardContext, error: SsoProxyError): ResponseRewrite {
-    const entry = error.entry;
-    if (wantsHtml(req)) {
-      return { kind: 'replace', status: entry.status, headers: PAGE_HEADERS, body: renderPage(entry.page, { status: entry.status, message: error.publicMessage, requestId: ctx.requestId }), setCookies: [] };
-    }
-    const body = JSON.stringify({ error: error.code, reason: entry.reason, message: error.publicMessage, requestId: ctx.requestId });
-    return { kind: 'replace', status: entry.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body, setCookies: [] };
+  function refusal(req: IncomingMessage, ctx: ForwardContext, error: SsoProxyError): ResponseRewrite {
+    return { kind: 'replace', ...errorAnswer(error, req, ctx.requestId), setCookies: [] };
   }
 
   function signInAgain(req: IncomingMessage, ctx: ForwardContext): ResponseRewrite {
@@ -76,7 +70,7 @@ export function createSessionRefusalHandler(deps: SessionRefusalDeps) {
     const answer = upstream.statusCode === 401 ? 'HTTP 401' : `a redirect to its login page (${String(upstream.headers['location']).slice(0, 200)})`;
     const fields = { reqId: ctx.requestId, host: ctx.host, app: ctx.app.name };
     try {
-      if (refused.has(token)) return errorAnswer(req, ctx, appRefused(ctx, answer, undefined));
+      if (refused.has(token)) return refusal(req, ctx, appRefused(ctx, answer, undefined));
       const { factors, cacheKey } = deps.validationFactors(ctx.clientIp);
       const session = (await deps.tokens.recheck(token, factors, cacheKey)) as { readonly username: string } | null;
       if (session === null) {
@@ -88,11 +82,11 @@ export function createSessionRefusalHandler(deps: SessionRefusalDeps) {
       deps.onRefused?.(ctx.app.name);
       const error = appRefused(ctx, answer, session.username);
       deps.logger.warn({ ...fields, code: error.code, reason: error.reason, detail: error.detail, user: session.username }, error.message);
-      return errorAnswer(req, ctx, error);
+      return refusal(req, ctx, error);
     } catch (error) {
       const failure = isSsoProxyError(error) ? error : new CrowdUnavailableError(`Crowd could not be asked again: ${String(error)}`, { cause: error });
       deps.logger[failure.entry.level]({ ...fields, code: failure.code, reason: failure.reason, detail: failure.detail }, `app "${ctx.app.name}" answered ${answer}; asking Crowd again failed: ${failure.message}`);
-      return errorAnswer(req, ctx, failure);
+      return refusal(req, ctx, failure);
     }
   };
 }
