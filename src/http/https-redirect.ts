@@ -32,7 +32,7 @@ export function createHttpsRedirect(options: HttpsRedirectOptions): RequestHandl
 
   return {
     onRequest(req: IncomingMessage, res: ServerResponse): void {
-      lingerAfterAnswer(req, res);
+      lingerAfterAnswer(res);
       const url = req.url ?? '';
       const httpsHost = req.headers.host === undefined ? undefined : httpsHostByName.get(hostnameOf(req.headers.host.toLowerCase()));
       if (httpsHost === undefined) {

@@ -248,7 +248,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       removeConnectionOptions(req.headers);
       res.setHeader('x-request-id', ctx.reqId);
       observer.track(res, ctx);
-      lingerAfterAnswer(req, res);
+      lingerAfterAnswer(res);
       let pending: void | Promise<void>;
       try {
         pending = handle(req, res, ctx);
