@@ -1,19 +1,22 @@
 /**
- * Part of the composition root (per configuration, part of a Runtime): each app's compiled access policy, the session judge,
- * the logout flow, and the two HTTP pieces built on them — the gate in front of every app and the single logout
- * endpoint. Composition only: everything it builds comes from policy/, flows/ and http/.
+ * Part of the composition root (per configuration, part of a Runtime): each app's site (its compiled access policy,
+ * Crowd-application check and upstream, found together by the router), the session judge, the forward and logout
+ * flows, and the two HTTP pieces built on them — the gate in front of every app and the single logout endpoint.
+ * Composition only: everything it builds comes from policy/, flows/ and http/.
  */
-import type { RuntimeConfig } from '../config/runtime-config.js';
+import type { AppConfig, RuntimeConfig } from '../config/runtime-config.js';
 import type { Authenticator } from '../flows/authenticate.js';
 import type { AccessEnforcer } from '../flows/enforce-access-restriction.js';
+import { createForwardRequestFlow, type ForwardRequestSite } from '../flows/forward-request.js';
 import { createSessionJudge } from '../flows/judge-session.js';
 import { createLogoutFlow } from '../flows/logout.js';
 import type { CrowdPort, ReplayStorePort, SamlPort, SessionStorePort, StateSealerPort, TokenValidatorPort } from '../flows/ports.js';
 import type { LoginStarter } from '../flows/start-login.js';
 import { createAppGate, type AppGate, type AppGateDeps } from '../http/app-gate.js';
+import type { AppSite } from '../http/app-site.js';
 import { createSloEndpoint, type SloEndpoint } from '../http/slo-endpoint.js';
 import type { Logger } from '../observability/logger.js';
-import { createAppPolicy, type AppPolicy } from '../policy/app-policy.js';
+import { createAppPolicy } from '../policy/app-policy.js';
 import type { ReturnUrlPolicy } from '../policy/return-url.js';
 import { compileAddressMatcher } from '../policy/address-matcher.js';
 import type { Forwarder } from '../proxy/forwarder.js';
@@ -28,7 +31,8 @@ export interface AccessControlDeps {
   readonly sessions: SessionStorePort;
   readonly authenticator: Authenticator;
   readonly accessEnforcer: Pick<AccessEnforcer, 'atGate'>;
-  readonly checkAsApp: AppGateDeps['checkAsApp'];
+  /** apps[].crowdApplication: the app's check, built once (undefined for an app without one). */
+  readonly checkAsApp: (app: AppConfig) => ForwardRequestSite['checkAsApp'];
   readonly loginStarter: LoginStarter;
   readonly loginStartBudget: AppGateDeps['loginStartBudget'];
   readonly returnUrls: ReturnUrlPolicy;
@@ -40,6 +44,8 @@ export interface AccessControlDeps {
 }
 
 export interface AccessControl {
+  /** One per app, in config order: what the router finds by host. */
+  readonly sites: readonly AppSite[];
   readonly gate: AppGate;
   readonly slo: SloEndpoint;
   /** Drops what the session judge cached about the token (a session another instance ended). */
@@ -48,10 +54,10 @@ export interface AccessControl {
 
 /** Throws ConfigError when an app's emergencyAccess.allowFrom cannot be compiled. */
 export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDeps): AccessControl {
-  const policies = new Map<string, AppPolicy>(
-    config.apps.map((app, index) => [
-      app.name,
-      createAppPolicy(app, {
+  const sites = config.apps.map(
+    (app, index): AppSite => ({
+      app,
+      policy: createAppPolicy(app, {
         maxSessionAgeMs: config.saml.maxSessionAgeMs,
         requireSsoSession: config.saml.requireSsoSession,
         forceAuthnOnReauth: config.saml.forceAuthnOnReauth,
@@ -59,7 +65,9 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
           ? {}
           : { isEmergencyNetwork: compileAddressMatcher(app.emergencyAccess.allowFrom, `apps[${index}].emergencyAccess.allowFrom`) }),
       }),
-    ]),
+      checkAsApp: deps.checkAsApp(app),
+      upstream: deps.forwarder.upstreamOf(app),
+    }),
   );
   const sessionJudge = createSessionJudge({
     sessions: deps.sessions,
@@ -81,21 +89,19 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
   const cookieConfig = () => deps.crowd.getCookieConfig();
   const gate = createAppGate({
     logger: deps.logger,
-    publicScheme: config.publicScheme,
     pathPrefix: config.pathPrefix,
-    policies,
-    cookieConfig,
-    cachedCookieConfig: () => deps.crowd.cachedCookieConfig(),
-    authenticator: deps.authenticator,
-    accessEnforcer: deps.accessEnforcer,
-    checkAsApp: deps.checkAsApp,
-    sessionJudge,
+    forwardRequest: createForwardRequestFlow({
+      cookieConfig,
+      cachedCookieConfig: () => deps.crowd.cachedCookieConfig(),
+      authenticator: deps.authenticator,
+      accessEnforcer: deps.accessEnforcer,
+      sessionJudge,
+    }),
     loginStarter: deps.loginStarter,
     loginStartBudget: deps.loginStartBudget,
     logout,
     logoutRedirectUrl: config.logout.redirectUrl,
     returnUrls: deps.returnUrls,
-    forwarder: deps.forwarder,
   });
   const slo = createSloEndpoint({
     logger: deps.logger,
@@ -106,5 +112,5 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     cookieConfig,
     logoutRedirectUrl: config.logout.redirectUrl,
   });
-  return { gate, slo, forgetSession: (token) => sessionJudge.forget(token) };
+  return { sites, gate, slo, forgetSession: (token) => sessionJudge.forget(token) };
 }

@@ -15,6 +15,7 @@ import { createAuthenticator } from '../flows/authenticate.js';
 import { createLoginCompleter } from '../flows/complete-login.js';
 import { createAccessEnforcer } from '../flows/enforce-access-restriction.js';
 import { createIdentityEstablisher } from '../flows/establish-identity.js';
+import type { ForwardRequestSite } from '../flows/forward-request.js';
 import type { FactorSet } from '../flows/ports.js';
 import { createLoginStarter } from '../flows/start-login.js';
 import { createRequestHandler, type Readiness, type RequestHandler } from '../http/request-handler.js';
@@ -150,12 +151,15 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     const check = createAppSessionCheck({ crowd: client, ttlMs: config.crowd.cacheTtlMs, maxEntries: config.crowd.cacheMaxEntries, ...(deps.now === undefined ? {} : { now: deps.now }) });
     return [{ app: app.name, crowdApplication: app.crowdApplication.name, client, check }];
   });
-  const appChecks = new Map(appClients.map((entry) => [entry.app, entry]));
-  const checkAsApp = async (app: AppConfig, user: string, token: string, clientIp: string): Promise<void> => {
-    const entry = appChecks.get(app.name);
-    if (entry === undefined) return;
-    const { factors, cacheKey } = validationFactors(clientIp);
-    await entry.check.enforce({ name: app.name, crowdApplication: entry.crowdApplication }, user, token, factors, cacheKey);
+  /** apps[].crowdApplication: each app's check, built once (the router hands it over with the app's site). */
+  const checkAsApp = (app: AppConfig): ForwardRequestSite['checkAsApp'] => {
+    const entry = appClients.find((candidate) => candidate.app === app.name);
+    if (entry === undefined) return undefined;
+    const checked = { name: app.name, crowdApplication: entry.crowdApplication };
+    return async (user, token, clientIp) => {
+      const { factors, cacheKey } = validationFactors(clientIp);
+      await entry.check.enforce(checked, user, token, factors, cacheKey);
+    };
   };
   // apps[].access: a user's Crowd groups, trusted as long as a token validation.
   const crowdGroups = createGroupCache({ crowd, ttlMs: config.crowd.cacheTtlMs, maxEntries: config.crowd.cacheMaxEntries });
@@ -174,7 +178,6 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   });
   const returnUrls = createReturnUrlPolicy({ publicScheme: config.publicScheme, hosts: config.apps.flatMap((app) => app.hosts) });
   const acsUrl = (host: string): string => `${config.publicScheme}://${host}${config.pathPrefix}/saml/acs`;
-  const appByHost = new Map(config.apps.flatMap((app) => app.hosts.map((host) => [host, app] as const)));
   const sealer = createLoginStateSealer({ secret: config.stateSecret, ttlMs: config.saml.loginTimeoutMs });
   const metadataXml = renderSpMetadata(config);
 
@@ -251,10 +254,9 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     listenerProto: deps.listenerProto,
     formLimits: { maxBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
     pathPrefix: config.pathPrefix,
-    router: createRouter(config.apps, config.pathPrefix),
+    router: createRouter(access.sites, config.pathPrefix),
     returnUrls,
     resolveClient: createClientAddressResolver(config.trustedProxies),
-    forwarder,
     loginStarter,
     loginStartBudget,
     loginCompleter: createLoginCompleter({
@@ -273,7 +275,6 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       },
       returnUrls,
       acsUrl,
-      startUrl: (host) => returnUrls.absolute(host, appByHost.get(host)?.startPath ?? '/'),
       allowIdpInitiated: config.saml.allowIdpInitiated,
       identity: createIdentityEstablisher({ identity: config.identity, crowd, crowdGroups }),
       access: accessEnforcer,
@@ -284,7 +285,6 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
       bindingCookie: { name: loginBindingCookieName, clear: (host, id) => serializeLoginBindingClear(bindingShape(host), id) },
       signInUrl: (_host, returnUrl) => signInLink(config.pathPrefix, returnUrl),
       clockSkewMs: config.saml.clockSkewMs,
-      requiredAuthnContext: (host) => appByHost.get(host)?.requiredAuthnContext,
       ...(deps.now === undefined ? {} : { now: deps.now }),
     }),
     appGate: access.gate,

@@ -20,8 +20,6 @@ export interface LoginCompleterDeps {
   readonly access: Pick<AccessEnforcer, 'atLogin'>;
   readonly returnUrls: ReturnUrlPolicy;
   readonly acsUrl: (host: string) => string;
-  /** Where an unsolicited (IdP-initiated) login lands on this host: the app's start page. */
-  readonly startUrl: (host: string) => string;
   readonly allowIdpInitiated: boolean;
   readonly validationFactors: (clientIp: string) => FactorSet;
   readonly sessionDurationSeconds: number | undefined;
@@ -35,8 +33,6 @@ export interface LoginCompleterDeps {
   readonly looksSealed: (relayState: string) => boolean;
   /** saml.clockSkewMs: an assertion is accepted this long after its NotOnOrAfter, so it is remembered as used that long too. */
   readonly clockSkewMs: number;
-  /** apps[].requiredAuthnContext of the app on this ACS host: the assertion's AuthnContextClassRef must be one of them. */
-  readonly requiredAuthnContext?: (host: string) => { readonly classRefs: readonly string[] } | undefined;
   readonly now?: () => number;
 }
 
@@ -48,6 +44,11 @@ export interface LoginCompleterDeps {
  */
 const SESSION_RECORD_KEEP_MS = 7 * 24 * 3_600_000;
 
+export interface LoginApp extends RestrictedApp {
+  readonly startPath: string;
+  readonly requiredAuthnContext: { readonly classRefs: readonly string[] } | undefined;
+}
+
 export interface CompleteLoginInput {
   readonly host: string;
   readonly samlResponse: string;
@@ -55,8 +56,11 @@ export interface CompleteLoginInput {
   /** The values of the request's cookies of this name (the login-binding cookie). */
   readonly presentedCookies: (name: string) => readonly string[];
   readonly clientIp: string;
-  /** The app of the ACS host. */
-  readonly app: RestrictedApp;
+  /**
+   * The app of the ACS host: its apps[].access, where an unsolicited (IdP-initiated) login lands (its start page),
+   * and the AuthnContextClassRef the assertion must carry (apps[].requiredAuthnContext).
+   */
+  readonly app: LoginApp;
   /** Filled in as the login proceeds, for the audit event (also when it fails). */
   readonly attempt: LoginAttempt;
 }
@@ -139,7 +143,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
       );
     }
     // IdP-initiated: a RelayState, if any, may name a page on a configured host; anything else lands on the start page.
-    const returnUrl = (relayState !== '' ? deps.returnUrls.resolve(relayState, input.host) : undefined) ?? deps.startUrl(input.host);
+    const returnUrl = (relayState !== '' ? deps.returnUrls.resolve(relayState, input.host) : undefined) ?? deps.returnUrls.absolute(input.host, input.app.startPath);
     return { requestId: null, returnUrl, clearBinding: undefined };
   }
 
@@ -161,7 +165,7 @@ export function createLoginCompleter(deps: LoginCompleterDeps) {
       attempt.idp = profile.issuer;
       attempt.nameId = profile.nameId;
       attempt.unsolicited = expected.requestId === null;
-      const required = deps.requiredAuthnContext?.(input.host);
+      const required = input.app.requiredAuthnContext;
       if (required !== undefined && (profile.authnContextClassRef === undefined || !required.classRefs.includes(profile.authnContextClassRef))) {
         throw new SamlConditionsError(
           `the assertion's AuthnContextClassRef is ${profile.authnContextClassRef ?? 'missing'}, but this app requires one of ${required.classRefs.join(', ')} (apps[].requiredAuthnContext); make the IdP honour the RequestedAuthnContext`,

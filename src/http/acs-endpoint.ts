@@ -4,26 +4,17 @@
  * and sends the browser back to the page it asked for with the Crowd cookie.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppConfig } from '../config/runtime-config.js';
 import { BadRequestError } from '../errors.js';
 import type { LoginCompleter } from '../flows/complete-login.js';
 import { LoginAttempt } from '../flows/login-attempt.js';
 import type { Logger } from '../observability/logger.js';
-import { findCookieValues } from '../proxy/cookie-header.js';
+import type { ReturnUrlPolicy } from '../policy/return-url.js';
+import { findCookieValues } from '../policy/cookie-header.js';
 import { logLoginAttempt } from './log-login-attempt.js';
 import { readFormBody, type FormBodyLimits } from './read-form-body.js';
+import type { RoutedContext } from './request-context.js';
 import type { RequestObserver } from './request-observer.js';
 import { redirect, sendPage } from './respond.js';
-
-/** What the ACS reads and writes of the request's context. */
-export interface AcsContext {
-  readonly reqId: string;
-  readonly host: string | undefined;
-  readonly clientIp: string;
-  /** An ACS post: its failure is a failed login. */
-  isLogin: boolean;
-  user: string | undefined;
-}
 
 export interface AcsEndpointDeps {
   readonly logger: Logger;
@@ -32,20 +23,20 @@ export interface AcsEndpointDeps {
   readonly loginCompleter: LoginCompleter;
   readonly observer: Pick<RequestObserver, 'loginSucceeded'>;
   /** Answers a failed login: `signedInAs` (the IdP's NameID, when known) and where a new login would return. */
-  readonly fail: (error: unknown, req: IncomingMessage, res: ServerResponse, ctx: AcsContext, signedInAs: string | undefined, returnUrl: string) => void;
-  /** The app's start page on `host`. */
-  readonly startUrl: (host: string, app: AppConfig) => string;
+  readonly fail: (error: unknown, req: IncomingMessage, res: ServerResponse, ctx: RoutedContext, signedInAs: string | undefined, returnUrl: string) => void;
+  readonly returnUrls: ReturnUrlPolicy;
 }
 
 export function createAcsEndpoint(deps: AcsEndpointDeps) {
-async function handle(req: IncomingMessage, res: ServerResponse, ctx: AcsContext, app: AppConfig): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, ctx: RoutedContext): Promise<void> {
+  const { app } = ctx.site;
   if (req.method !== 'POST') {
-    sendPage(res, 'bad-request', { status: 405, message: 'The sign-in endpoint only accepts a form post from your identity provider.', requestId: ctx.reqId }, { allow: 'POST' });
+    sendPage(res, 'bad-request', { status: 405, message: 'The sign-in endpoint only accepts a form post from your identity provider.', requestId: ctx.requestId }, { allow: 'POST' });
     return;
   }
   ctx.isLogin = true;
   const attempt = new LoginAttempt();
-  const audit = { reqId: ctx.reqId, host: ctx.host, app: app.name, clientIp: ctx.clientIp };
+  const audit = { reqId: ctx.requestId, host: ctx.host, app: app.name, clientIp: ctx.clientIp };
   let login: Awaited<ReturnType<LoginCompleter['complete']>>;
   try {
     const form = await readFormBody(req, deps.formLimits);
@@ -65,7 +56,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: AcsContext
   } catch (error) {
     // One audit event per attempt, failures included; then the cause chain is logged and the page answers.
     logLoginAttempt(deps.logger, audit, attempt, error);
-    deps.fail(error, req, res, ctx, attempt.nameId, attempt.returnUrl ?? deps.startUrl(ctx.host as string, app));
+    deps.fail(error, req, res, ctx, attempt.nameId, attempt.returnUrl ?? deps.returnUrls.absolute(ctx.host as string, app.startPath));
     return;
   }
   ctx.user = login.username;
@@ -73,7 +64,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: AcsContext
   logLoginAttempt(deps.logger, audit, attempt);
   if (!login.sessionRecorded) {
     deps.logger.warn(
-      { reqId: ctx.reqId, host: ctx.host, app: app.name, reason: 'store_unavailable', user: login.username },
+      { reqId: ctx.requestId, host: ctx.host, app: app.name, reason: 'store_unavailable', user: login.username },
       'the login succeeded but its SAML session could not be recorded because the store (store.redis) did not answer: an IdP-initiated logout will not end this session',
     );
   }

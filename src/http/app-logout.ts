@@ -7,12 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LogoutFlow } from '../flows/logout.js';
 import type { Logger } from '../observability/logger.js';
 import { isDocumentRequest, requestKindFacts } from '../policy/request-kind.js';
-import type { ForwardContext, Forwarder, ResponseRewrite } from '../proxy/forwarder.js';
+import type { ResponseRewrite } from '../proxy/forwarder.js';
 import { SIGNED_OUT_MESSAGES, samlMessageResponse, signedOutResponse, type PlainResponse } from './logout-responses.js';
+import type { RoutedContext } from './request-context.js';
 
 export interface AppLogoutDeps {
   readonly logger: Logger;
-  readonly forwarder: Forwarder;
   readonly logout: LogoutFlow;
   /** logout.redirectUrl */
   readonly logoutRedirectUrl: string | undefined;
@@ -20,37 +20,30 @@ export interface AppLogoutDeps {
   readonly crowdCookies: (req: IncomingMessage) => Promise<string[]>;
 }
 
-export interface LogoutRequestInfo {
-  readonly reqId: string;
-  /** The Crowd user, when the gate knows it. */
-  readonly user: string | undefined;
-  /** The signed-out page's "Sign in again" link. */
-  readonly signInHref: string;
-}
-
-/** Browsers hold a stale host-only cookie beside the domain one at most; a few are ended, never unbounded input. */
 const MAX_TOKENS = 3;
 
 export function createAppLogout(deps: AppLogoutDeps) {
   const { logger } = deps;
 
   return {
-    handle(req: IncomingMessage, res: ServerResponse, forward: ForwardContext, info: LogoutRequestInfo): void {
-      const fields = { reqId: info.reqId, host: forward.host, app: forward.app.name };
+    /** `ctx` is prepared for the forward (no Crowd cookie); `signInHref`: the signed-out page's "Sign in again" link. */
+    handle(req: IncomingMessage, res: ServerResponse, ctx: RoutedContext, signInHref: string): void {
+      const { upstream } = ctx.site;
+      const fields = { reqId: ctx.requestId, host: ctx.host, app: ctx.site.app.name };
       if (req.headers['sec-fetch-site'] === 'cross-site') {
         // Another site cannot end the user's SSO session (logout CSRF); the app applies its own XSRF check.
         logger.info({ ...fields, decision: 'forward', reason: 'cross_site_logout' }, 'a logout request from another site was forwarded without ending the SSO session');
-        deps.forwarder.forward(req, res, forward);
+        upstream.forward(req, res, ctx);
         return;
       }
       const document = isDocumentRequest(requestKindFacts(req.method, req.headers));
       const tokens = deps.crowdCookies(req);
-      deps.forwarder.forwardWithRewrite(req, res, forward, async (upstream): Promise<ResponseRewrite> => {
+      upstream.forwardWithRewrite(req, res, ctx, async (answer): Promise<ResponseRewrite> => {
         try {
           const ended = await deps.logout.endSessions((await tokens).slice(0, MAX_TOKENS));
           const setCookies = await deps.logout.logoutCookies();
           logger.info(
-            { ...fields, event: 'logout', user: ended.records[0]?.username ?? info.user, upstreamStatus: upstream.statusCode, sessions: ended.tokens.length, failures: ended.failures },
+            { ...fields, event: 'logout', user: ended.records[0]?.username ?? ctx.user, upstreamStatus: answer.statusCode, sessions: ended.tokens.length, failures: ended.failures },
             ended.failures.length === 0 ? 'logout: the SSO session was ended' : `logout: the SSO session may not have been ended everywhere (${ended.failures.join('; ')})`,
           );
           // XHR and fetch get the app's answer; only a page can be sent on to the IdP.
@@ -61,7 +54,7 @@ export function createAppLogout(deps: AppLogoutDeps) {
             if (message.binding !== 'none') return replace(samlMessageResponse(message), setCookies);
             logger.info({ ...fields, reason: 'slo_unavailable' }, `logout: no single logout at the IdP: ${message.reason}`);
           }
-          const signedOut = signedOutResponse({ requestId: info.reqId, redirectUrl: deps.logoutRedirectUrl, signInHref: info.signInHref, message: SIGNED_OUT_MESSAGES.here });
+          const signedOut = signedOutResponse({ requestId: ctx.requestId, redirectUrl: deps.logoutRedirectUrl, signInHref, message: SIGNED_OUT_MESSAGES.here });
           return replace(signedOut, setCookies);
         } catch (error) {
           logger.error({ ...fields, event: 'logout', err: error }, 'logout: ending the SSO session failed; the application answered as usual');

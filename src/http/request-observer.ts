@@ -12,7 +12,7 @@ import type { AccessDecision, RequestMetrics } from '../observability/metrics.js
 
 /** The fixed fields of the access line, filled in while the request is handled. */
 export interface AccessFacts {
-  readonly reqId: string;
+  readonly requestId: string;
   readonly host: string | undefined;
   readonly method: string | undefined;
   /** Without the query string: it may carry secrets (return URLs, SAML messages), so it is never logged. */
@@ -20,7 +20,8 @@ export interface AccessFacts {
   readonly clientIp: string;
   /** `performance.now()` when the request arrived. */
   readonly startedMs: number;
-  readonly app: { readonly name: string } | undefined;
+  /** The app the host routed to. */
+  readonly site: { readonly app: { readonly name: string } } | undefined;
   readonly decision: AccessDecision;
   /** The Crowd user, once known (valid session, or completed login). */
   readonly user: string | undefined;
@@ -61,15 +62,16 @@ export function createRequestObserver(options: RequestObserverOptions): RequestO
 
   function record(facts: AccessFacts, status: number): void {
     const endMs = performance.now();
+    const app = facts.site?.app.name;
     if (metrics !== undefined) {
-      metrics.request(facts.app?.name, facts.decision, status);
-      if (facts.forwardedAtMs !== undefined && facts.app !== undefined) metrics.upstreamResponse(facts.app.name, (endMs - facts.forwardedAtMs) / 1000);
+      metrics.request(app, facts.decision, status);
+      if (facts.forwardedAtMs !== undefined && app !== undefined) metrics.upstreamResponse(app, (endMs - facts.forwardedAtMs) / 1000);
     }
     if (!accessLog || !logger.isLevelEnabled('info')) return;
     writeAccessLine({
-      reqId: facts.reqId,
+      reqId: facts.requestId,
       host: clip(facts.host, MAX_LOGGED_HOST_CHARS),
-      app: facts.app?.name,
+      app,
       decision: facts.decision,
       status,
       durationUs: Math.round((endMs - facts.startedMs) * 1000),

@@ -12,6 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { AppRefusedSessionError, CrowdUnavailableError, isSsoProxyError, type SsoProxyError } from '../errors.js';
+import type { AppConfig } from '../config/runtime-config.js';
 import type { FactorSet } from '../flows/ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { ForwardContext, ResponseRewrite } from '../proxy/forwarder.js';
@@ -55,37 +56,37 @@ export function createSessionRefusalHandler(deps: SessionRefusalDeps) {
     return { kind: 'replace', status: 401, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body, setCookies: [] };
   }
 
-  function appRefused(ctx: ForwardContext, answer: string, user: string | undefined): AppRefusedSessionError {
+  function appRefused(app: AppConfig, ctx: ForwardContext, answer: string, user: string | undefined): AppRefusedSessionError {
     const factors = deps.validationFactors(ctx.clientIp).factors.map((factor) => `${factor.name}=${factor.value}`).join(', ');
     return new AppRefusedSessionError(
-      `app "${ctx.app.name}" answered ${answer} to ${user === undefined ? 'a user' : `"${user}"`} whose Crowd session is valid for the proxy: the app validates the token differently. ` +
+      `app "${app.name}" answered ${answer} to ${user === undefined ? 'a user' : `"${user}"`} whose Crowd session is valid for the proxy: the app validates the token differently. ` +
         `Most likely the validation factors differ (the proxy sent ${factors || 'none'}; crowd.validationFactors is ${deps.factorsMode}: make it match what the app sends, see README "Validation factors"), ` +
         `or the app's own Crowd application does not allow the user (set apps[].crowdApplication to check as the app does)`,
       { detail: 'app_refused_session' },
     );
   }
 
-  return async function onSessionRefused(req: IncomingMessage, ctx: ForwardContext, upstream: { readonly statusCode: number; readonly headers: Readonly<Record<string, unknown>> }): Promise<ResponseRewrite> {
+  return async function onSessionRefused(req: IncomingMessage, app: AppConfig, ctx: ForwardContext, upstream: { readonly statusCode: number; readonly headers: Readonly<Record<string, unknown>> }): Promise<ResponseRewrite> {
     const token = ctx.sessionToken as string;
     const answer = upstream.statusCode === 401 ? 'HTTP 401' : `a redirect to its login page (${String(upstream.headers['location']).slice(0, 200)})`;
-    const fields = { reqId: ctx.requestId, host: ctx.host, app: ctx.app.name };
+    const fields = { reqId: ctx.requestId, host: ctx.host, app: app.name };
     try {
-      if (refused.has(token)) return refusal(req, ctx, appRefused(ctx, answer, undefined));
+      if (refused.has(token)) return refusal(req, ctx, appRefused(app, ctx, answer, undefined));
       const { factors, cacheKey } = deps.validationFactors(ctx.clientIp);
       const session = (await deps.tokens.recheck(token, factors, cacheKey)) as { readonly username: string } | null;
       if (session === null) {
         deps.forgetSession(token);
-        deps.logger.info({ ...fields, reason: 'session_ended' }, `app "${ctx.app.name}" answered ${answer}; Crowd no longer knows the session (ended elsewhere or expired): signing in again`);
+        deps.logger.info({ ...fields, reason: 'session_ended' }, `app "${app.name}" answered ${answer}; Crowd no longer knows the session (ended elsewhere or expired): signing in again`);
         return signInAgain(req, ctx);
       }
       refused.set(token, true);
-      deps.onRefused?.(ctx.app.name);
-      const error = appRefused(ctx, answer, session.username);
+      deps.onRefused?.(app.name);
+      const error = appRefused(app, ctx, answer, session.username);
       deps.logger.warn({ ...fields, code: error.code, reason: error.reason, detail: error.detail, user: session.username }, error.message);
       return refusal(req, ctx, error);
     } catch (error) {
       const failure = isSsoProxyError(error) ? error : new CrowdUnavailableError(`Crowd could not be asked again: ${String(error)}`, { cause: error });
-      deps.logger[failure.entry.level]({ ...fields, code: failure.code, reason: failure.reason, detail: failure.detail }, `app "${ctx.app.name}" answered ${answer}; asking Crowd again failed: ${failure.message}`);
+      deps.logger[failure.entry.level]({ ...fields, code: failure.code, reason: failure.reason, detail: failure.detail }, `app "${app.name}" answered ${answer}; asking Crowd again failed: ${failure.message}`);
       return refusal(req, ctx, failure);
     }
   };

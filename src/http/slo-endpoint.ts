@@ -6,14 +6,14 @@
  * except an unverifiable LogoutResponse to a browser already signed out here: the signed-out page says so (403).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppConfig } from '../config/runtime-config.js';
 import { isSsoProxyError } from '../errors.js';
 import type { LogoutFlow } from '../flows/logout.js';
 import type { CrowdCookieConfig, IncomingSamlMessage } from '../flows/ports.js';
 import type { Logger } from '../observability/logger.js';
-import { findCookieValues } from '../proxy/cookie-header.js';
+import { findCookieValues } from '../policy/cookie-header.js';
 import { SIGNED_OUT_MESSAGES, samlMessageResponse, sendPlain, signInLink, signedOutResponse } from './logout-responses.js';
 import { readFormBody, type FormBodyLimits } from './read-form-body.js';
+import type { RoutedContext } from './request-context.js';
 import { sendPage } from './respond.js';
 
 export interface SloEndpointDeps {
@@ -25,12 +25,6 @@ export interface SloEndpointDeps {
   readonly logout: LogoutFlow;
   readonly cookieConfig: () => Promise<CrowdCookieConfig>;
   readonly logoutRedirectUrl: string | undefined;
-}
-
-export interface SloRequest {
-  readonly reqId: string;
-  readonly host: string;
-  readonly query: string;
 }
 
 export function createSloEndpoint(deps: SloEndpointDeps) {
@@ -48,15 +42,17 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
   }
 
   return {
-    async handle(req: IncomingMessage, res: ServerResponse, request: SloRequest, app: AppConfig): Promise<void> {
+    async handle(req: IncomingMessage, res: ServerResponse, ctx: RoutedContext): Promise<void> {
+      const host = ctx.host as string;
+      const { app } = ctx.site;
       if (req.method !== 'GET' && req.method !== 'POST') {
-        sendPage(res, 'bad-request', { status: 405, message: 'The sign-out endpoint only accepts messages from your identity provider.', requestId: request.reqId }, { allow: 'GET, POST' });
+        sendPage(res, 'bad-request', { status: 405, message: 'The sign-out endpoint only accepts messages from your identity provider.', requestId: ctx.requestId }, { allow: 'GET, POST' });
         return;
       }
-      const sloUrl = `${deps.publicScheme}://${request.host}${deps.pathPrefix}/saml/slo`;
-      const message = await incoming(req, request.query);
-      const signInHref = signInLink(deps.pathPrefix, `${deps.publicScheme}://${request.host}${app.startPath}`);
-      const fields = { reqId: request.reqId, host: request.host, app: app.name, event: 'logout' };
+      const sloUrl = `${deps.publicScheme}://${host}${deps.pathPrefix}/saml/slo`;
+      const message = await incoming(req, ctx.query);
+      const signInHref = signInLink(deps.pathPrefix, `${deps.publicScheme}://${host}${app.startPath}`);
+      const fields = { reqId: ctx.requestId, host, app: app.name, event: 'logout' };
       let outcome: Awaited<ReturnType<LogoutFlow['acceptLogoutMessage']>>;
       try {
         outcome = await deps.logout.acceptLogoutMessage(message, sloUrl);
@@ -70,7 +66,7 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
           { ...fields, code: error.code, reason: error.reason, detail: error.detail, status: 403 },
           `single logout: the IdP's LogoutResponse was refused (${error.message}); the user is signed out here, the IdP may still have its session. Make the IdP sign logout messages (SimpleSAMLphp: sign.logout; others: sign the LogoutResponse).`,
         );
-        sendPlain(res, signedOutResponse({ requestId: request.reqId, redirectUrl: undefined, signInHref, message: SIGNED_OUT_MESSAGES.unverified, status: 403 }), []);
+        sendPlain(res, signedOutResponse({ requestId: ctx.requestId, redirectUrl: undefined, signInHref, message: SIGNED_OUT_MESSAGES.unverified, status: 403 }), []);
         return;
       }
 
@@ -84,7 +80,7 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
           );
         }
         sendPlain(res, signedOutResponse({
-          requestId: request.reqId,
+          requestId: ctx.requestId,
           redirectUrl: outcome.redirectUrl,
           signInHref,
           message: outcome.success ? SIGNED_OUT_MESSAGES.everywhere : SIGNED_OUT_MESSAGES.partial,
@@ -107,7 +103,7 @@ export function createSloEndpoint(deps: SloEndpointDeps) {
         return;
       }
       logger.warn({ ...fields, reason: 'slo_unavailable' }, `IdP-initiated logout: cannot answer the IdP: ${response.reason}`);
-      sendPlain(res, signedOutResponse({ requestId: request.reqId, redirectUrl: deps.logoutRedirectUrl, signInHref, message: SIGNED_OUT_MESSAGES.here }), setCookies);
+      sendPlain(res, signedOutResponse({ requestId: ctx.requestId, redirectUrl: deps.logoutRedirectUrl, signInHref, message: SIGNED_OUT_MESSAGES.here }), setCookies);
     },
   };
 }

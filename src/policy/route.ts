@@ -1,38 +1,44 @@
-import type { AppConfig } from '../config/runtime-config.js';
-
 /** The proxy's own endpoints, below config.pathPrefix on every app host. */
 export type EndpointName = 'saml/acs' | 'saml/slo' | 'saml/metadata' | 'login' | 'health' | 'ready';
 
-export type Route =
-  | { readonly kind: 'unknown-host' }
-  | { readonly kind: 'endpoint'; readonly app: AppConfig; readonly endpoint: EndpointName | undefined }
-  | { readonly kind: 'app'; readonly app: AppConfig };
+/** What the router needs of an app's site: the hosts that reach it. The site itself is whatever the caller built for the app. */
+export interface RoutedSite {
+  readonly app: { readonly hosts: readonly string[] };
+}
 
-export interface Router {
+export type Route<S extends RoutedSite> =
+  | { readonly kind: 'unknown-host' }
+  | { readonly kind: 'endpoint'; readonly site: S; readonly endpoint: EndpointName | undefined }
+  | { readonly kind: 'app'; readonly site: S };
+
+export interface Router<S extends RoutedSite> {
   /** `host` as sent (any case); `path` without the query string. */
-  route(host: string | undefined, path: string): Route;
+  route(host: string | undefined, path: string): Route<S>;
 }
 
 const ENDPOINTS: readonly EndpointName[] = ['saml/acs', 'saml/slo', 'saml/metadata', 'login', 'health', 'ready'];
-const UNKNOWN_HOST: Route = Object.freeze({ kind: 'unknown-host' });
+const UNKNOWN_HOST = Object.freeze({ kind: 'unknown-host' as const });
 
-/** Compiled once at startup: Host → app, and the reserved prefix. Pure, no I/O. */
-export function createRouter(apps: readonly AppConfig[], pathPrefix: string): Router {
+/**
+ * Compiled once at startup: Host → the app's site (everything built for the app: its policy, upstream, cookie rules,
+ * found together, never looked up again by name), and the reserved prefix. Pure, no I/O; every route is built here.
+ */
+export function createRouter<S extends RoutedSite>(sites: readonly S[], pathPrefix: string): Router<S> {
   interface HostEntry {
-    readonly appRoute: Route;
-    readonly endpoints: ReadonlyMap<string, Route>;
-    readonly unknownEndpoint: Route;
+    readonly appRoute: Route<S>;
+    readonly endpoints: ReadonlyMap<string, Route<S>>;
+    readonly unknownEndpoint: Route<S>;
   }
   const byHost = new Map<string, HostEntry>();
-  for (const app of apps) {
-    const endpoints = new Map<string, Route>();
-    for (const endpoint of ENDPOINTS) endpoints.set(endpoint, Object.freeze({ kind: 'endpoint', app, endpoint }));
+  for (const site of sites) {
+    const endpoints = new Map<string, Route<S>>();
+    for (const endpoint of ENDPOINTS) endpoints.set(endpoint, Object.freeze({ kind: 'endpoint', site, endpoint }));
     const entry: HostEntry = {
-      appRoute: Object.freeze({ kind: 'app', app }),
+      appRoute: Object.freeze({ kind: 'app', site }),
       endpoints,
-      unknownEndpoint: Object.freeze({ kind: 'endpoint', app, endpoint: undefined }),
+      unknownEndpoint: Object.freeze({ kind: 'endpoint', site, endpoint: undefined }),
     };
-    for (const host of app.hosts) byHost.set(host, entry);
+    for (const host of site.app.hosts) byHost.set(host, entry);
   }
   const prefixSlash = `${pathPrefix}/`;
 

@@ -22,26 +22,31 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { AppConfig } from '../config/runtime-config.js';
 import { ConfigError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
-import { describeUpstream, notBuilt, type UpstreamDescription } from './upstream-errors.js';
+import { describeUpstream, type UpstreamDescription } from './upstream-errors.js';
 import { prepareUpstreamHeaders } from './upstream-headers.js';
 
+/**
+ * What the forwarder reads of the request's context (the request entry's one context object satisfies it), and the
+ * one field it writes.
+ */
 export interface ForwardContext {
-  readonly app: AppConfig;
   /** Sent as the single `X-Forwarded-For` entry. */
   readonly clientIp: string;
   readonly proto: 'http' | 'https';
   /** The host the client asked for; sent as `X-Forwarded-Host` (and as `Host` when the request had none). */
-  readonly host: string;
+  readonly host: string | undefined;
   readonly requestId: string;
   /** A string REPLACES the request's `Cookie` header upstream (`''` = send none); undefined leaves it as it is. */
   readonly cookieHeader: string | undefined;
   /** A cookie name whose `Set-Cookie` in the app's answer never reaches the client (a Crowd session the app made from a password). */
-  readonly dropSetCookie?: string | undefined;
+  readonly dropSetCookie: string | undefined;
   /**
    * The vetted Crowd token this forward carries. When the app answers it with a redirect to one of its login pages
    * (`apps[].loginPaths`) or a 401, the app did not accept the session: `ForwarderOptions.onSessionRefused` decides.
    */
-  readonly sessionToken?: string | undefined;
+  readonly sessionToken: string | undefined;
+  /** Set here: `performance.now()` when the request was handed to the upstream (the upstream-latency metric). */
+  forwardedAtMs: number | undefined;
 }
 
 export type UpstreamError = UpstreamUnavailableError | UpstreamTimeoutError;
@@ -75,10 +80,16 @@ export interface ForwarderOptions {
    */
   readonly onUpgradeError?: (error: UpstreamError, req: IncomingMessage) => void;
   /** What the client gets instead of an app's answer that refuses a vetted session (see ForwardContext.sessionToken). Must not reject. */
-  readonly onSessionRefused?: (req: IncomingMessage, ctx: ForwardContext, upstream: { readonly statusCode: number; readonly headers: IncomingHttpHeaders }) => Promise<ResponseRewrite>;
+  readonly onSessionRefused?: (
+    req: IncomingMessage,
+    app: AppConfig,
+    ctx: ForwardContext,
+    upstream: { readonly statusCode: number; readonly headers: IncomingHttpHeaders },
+  ) => Promise<ResponseRewrite>;
 }
 
-export interface Forwarder {
+/** One app's upstream, built at startup (its keep-alive agent, its WebSocket proxy, its login paths). */
+export interface AppUpstream {
   forward(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void;
   /**
    * Like `forward`, but the upstream response head first goes to `rewrite`, which may add Set-Cookie values or
@@ -87,6 +98,11 @@ export interface Forwarder {
   forwardWithRewrite(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext, rewrite: ResponseRewriter): void;
   /** For a server `upgrade` event; only WebSocket upgrades (`GET` + `Upgrade: websocket`) are forwarded, others are dropped. */
   forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext): void;
+}
+
+export interface Forwarder {
+  /** The app's upstream, built with the forwarder; a TypeError for an app it was not built with (a wiring mistake, found at startup). */
+  upstreamOf(app: AppConfig): AppUpstream;
   /**
    * Resolves once no WebSocket tunnel is open any more (after a reload, the previous configuration's forwarder
    * lets its tunnels run to their natural end; its idle upstream connections close by themselves).
@@ -128,12 +144,9 @@ interface WebSocketEntryPoint {
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, callback: TunnelErrorCallback): void;
 }
 
-interface Upstream {
-  /** Sends the (cleaned) request upstream and the answer to `res` (through the response's rewriter, when it has one). */
-  send(req: IncomingMessage, res: ServerResponse): void;
-  readonly webSocket: WebSocketEntryPoint;
+interface CompiledUpstream {
+  readonly upstream: AppUpstream;
   readonly agent: http.Agent;
-  readonly onTunnelError: TunnelErrorCallback;
 }
 
 /*
@@ -179,7 +192,7 @@ const NO_COOKIES: readonly string[] = Object.freeze([]);
 export function createForwarder(apps: readonly AppConfig[], options: ForwarderOptions): Forwarder {
   const tunnels = new Set<Duplex>();
   const tunnelsClosedWaiters: (() => void)[] = [];
-  const upstreams = new Map<string, Upstream>();
+  const upstreams = new Map<AppConfig, CompiledUpstream>();
 
   function notifyIfNoTunnels(): void {
     if (tunnels.size === 0) for (const resolve of tunnelsClosedWaiters.splice(0)) resolve();
@@ -234,7 +247,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
     options.onUpgradeError?.(error, req);
   }
 
-  function compileUpstream(app: AppConfig): Upstream {
+  function compileUpstream(app: AppConfig): CompiledUpstream {
     const upstream = describeUpstream(app, IDLE_SOCKET_TIMEOUT_MS);
     const isTls = app.upstream.protocol === 'https:';
     const agent = isTls ? new https.Agent({ ...UPSTREAM_AGENT_OPTIONS, rejectUnauthorized: true }) : new http.Agent({ ...UPSTREAM_AGENT_OPTIONS });
@@ -280,7 +293,7 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       const sessionForward = linked(res)[SESSION_FORWARD];
       const onSessionRefused = options.onSessionRefused;
       if (sessionForward !== undefined && onSessionRefused !== undefined && refusesSession(proxyRes, loginPaths)) {
-        sendRewritten(upstream, proxyRes, res, (head) => onSessionRefused(res.req, sessionForward, head));
+        sendRewritten(upstream, proxyRes, res, (head) => onSessionRefused(res.req, app, sessionForward, head));
         return;
       }
       passResponse(upstream, proxyRes, res, NO_COOKIES);
@@ -291,7 +304,8 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       failResponse(upstream, error, res.req, res);
     }
 
-    function send(req: IncomingMessage, res: ServerResponse): void {
+    function send(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void {
+      ctx.forwardedAtMs = performance.now();
       const proxyReq = request({
         agent,
         protocol: target.protocol,
@@ -322,14 +336,48 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
       proxyReq.once('upgrade', onHandshakeAnswered);
     });
 
-    return { send, webSocket: proxy as unknown as WebSocketEntryPoint, agent, onTunnelError };
+    const webSocket = proxy as unknown as WebSocketEntryPoint;
+
+    return {
+      agent,
+      upstream: {
+        forward(req, res, ctx) {
+          // The client may have left while the request was being authenticated: then there is nothing to forward.
+          if (req.socket.destroyed) return;
+          if (ctx.dropSetCookie !== undefined) linked(res)[DROP_SET_COOKIE] = `${ctx.dropSetCookie.toLowerCase()}=`;
+          if (ctx.sessionToken !== undefined) linked(res)[SESSION_FORWARD] = ctx;
+          prepareUpstreamHeaders(req.headers, ctx, undefined);
+          send(req, res, ctx);
+        },
+
+        forwardWithRewrite(req, res, ctx, rewrite) {
+          if (req.socket.destroyed) return;
+          linked(res)[REWRITER] = rewrite;
+          prepareUpstreamHeaders(req.headers, ctx, undefined);
+          send(req, res, ctx);
+        },
+
+        forwardUpgrade(req, socket, head, ctx) {
+          // Node removes its own socket error handler before emitting `upgrade`; without one a client reset would crash the process.
+          socket.on('error', destroySocket);
+          if (socket.destroyed) return;
+          tunnels.add(socket);
+          socket.once('close', onTunnelClose);
+          prepareUpstreamHeaders(req.headers, ctx, req.headers.upgrade ?? '');
+          ctx.forwardedAtMs = performance.now();
+          webSocket.ws(req, socket, head, onTunnelError);
+        },
+      },
+    };
   }
 
+  const names = new Set<string>();
   for (const app of apps) {
-    if (upstreams.has(app.name)) {
+    if (names.has(app.name)) {
       throw new ConfigError([{ path: 'apps', message: `Two apps are named "${app.name}". Give every app a unique name.` }]);
     }
-    upstreams.set(app.name, compileUpstream(app));
+    names.add(app.name);
+    upstreams.set(app, compileUpstream(app));
   }
 
   /** The upstream response to the client: its head (with `setCookies` after the upstream's own), then its body. */
@@ -382,46 +430,10 @@ export function createForwarder(apps: readonly AppConfig[], options: ForwarderOp
   }
 
   return {
-    forwardWithRewrite(req, res, ctx, rewrite) {
-      const upstream = upstreams.get(ctx.app.name);
-      if (upstream === undefined) {
-        options.onUpstreamError(notBuilt(ctx.app), req, res);
-        return;
-      }
-      if (req.socket.destroyed) return;
-      linked(res)[REWRITER] = rewrite;
-      prepareUpstreamHeaders(req.headers, ctx, undefined);
-      upstream.send(req, res);
-    },
-
-    forward(req, res, ctx) {
-      const upstream = upstreams.get(ctx.app.name);
-      if (upstream === undefined) {
-        options.onUpstreamError(notBuilt(ctx.app), req, res);
-        return;
-      }
-      // The client may have left while the request was being authenticated: then there is nothing to forward.
-      if (req.socket.destroyed) return;
-      if (ctx.dropSetCookie !== undefined) linked(res)[DROP_SET_COOKIE] = `${ctx.dropSetCookie.toLowerCase()}=`;
-      if (ctx.sessionToken !== undefined) linked(res)[SESSION_FORWARD] = ctx;
-      prepareUpstreamHeaders(req.headers, ctx, undefined);
-      upstream.send(req, res);
-    },
-
-    forwardUpgrade(req, socket, head, ctx) {
-      // Node removes its own socket error handler before emitting `upgrade`; without one a client reset would crash the process.
-      socket.on('error', destroySocket);
-      const upstream = upstreams.get(ctx.app.name);
-      if (upstream === undefined) {
-        socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        options.onUpgradeError?.(notBuilt(ctx.app), req);
-        return;
-      }
-      if (socket.destroyed) return;
-      tunnels.add(socket);
-      socket.once('close', onTunnelClose);
-      prepareUpstreamHeaders(req.headers, ctx, req.headers.upgrade ?? '');
-      upstream.webSocket.ws(req, socket, head, upstream.onTunnelError);
+    upstreamOf(app) {
+      const compiled = upstreams.get(app);
+      if (compiled === undefined) throw new TypeError(`the forwarder was not built with app "${app.name}"`);
+      return compiled.upstream;
     },
 
     tunnelsClosed() {

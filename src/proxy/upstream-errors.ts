@@ -2,14 +2,6 @@
 import type { AppConfig } from '../config/runtime-config.js';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 
-/** A request for an app the forwarder was not built with: a wiring error. */
-export function notBuilt(app: AppConfig): UpstreamUnavailableError {
-  return new UpstreamUnavailableError(
-    `Internal wiring error: no upstream was built for app "${app.name}". The forwarder must be created from the same apps list the router uses.`,
-    { detail: 'unknown_app' },
-  );
-}
-
 export interface UpstreamDescription {
   /** A library error (or one of ours) as the error the responder understands. */
   describe(cause: unknown): UpstreamTimeoutError | UpstreamUnavailableError;

@@ -10,7 +10,8 @@ import { removeConnectionOptions } from './connection-options.js';
 export interface UpstreamHeaderFacts {
   readonly clientIp: string;
   readonly proto: 'http' | 'https';
-  readonly host: string;
+  /** Undefined only for a request without Host, which no router sends anywhere. */
+  readonly host: string | undefined;
   readonly requestId: string;
   /** A string REPLACES the request's `Cookie` header upstream (`''` = send none); undefined leaves it as it is. */
   readonly cookieHeader: string | undefined;
@@ -62,10 +63,12 @@ export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, ctx: Upstre
     headers.connection = 'upgrade';
     headers.upgrade = upgradeProtocol;
   }
-  if (headers.host === undefined) headers.host = ctx.host;
+  if (ctx.host !== undefined) {
+    if (headers.host === undefined) headers.host = ctx.host;
+    headers['x-forwarded-host'] = ctx.host;
+  }
   headers['x-forwarded-for'] = ctx.clientIp;
   headers['x-forwarded-proto'] = ctx.proto;
-  headers['x-forwarded-host'] = ctx.host;
   headers['x-request-id'] = ctx.requestId;
   if (ctx.cookieHeader === '') delete headers.cookie;
   else if (ctx.cookieHeader !== undefined) headers.cookie = ctx.cookieHeader;

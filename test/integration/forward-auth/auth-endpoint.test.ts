@@ -4,7 +4,7 @@
  */
 import { request } from 'node:http';
 import t from 'tap';
-import { findCookieValues } from '../../../src/proxy/cookie-header.js';
+import { findCookieValues } from '../../../src/policy/cookie-header.js';
 import { HTML, loginAs } from '../../support/saml-login.js';
 import { HOSTS, startStack, type Stack } from '../../support/stack.js';
 

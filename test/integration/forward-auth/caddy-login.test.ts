@@ -9,7 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { renderCaddyConfig } from '../../../src/cli/caddy-config.js';
-import { findCookieValues } from '../../../src/proxy/cookie-header.js';
+import { findCookieValues } from '../../../src/policy/cookie-header.js';
 import { Browser } from '../../support/browser.js';
 import { HTML } from '../../support/saml-login.js';
 import { HOSTS, startStack, type Stack, type StackOptions } from '../../support/stack.js';

@@ -49,20 +49,22 @@ export async function startFront(t: Test, apps: readonly AppConfig[]): Promise<F
       front.upgradeErrors.push(error);
     },
   });
+  const upstreamFor = (req: IncomingMessage) => forwarder.upstreamOf(apps.find((app) => app.hosts.includes(req.headers.host ?? '')) ?? (apps[0] as AppConfig));
   const contextFor = (req: IncomingMessage): ForwardContext => {
-    const host = req.headers.host ?? '';
     requestCount += 1;
     return {
-      app: apps.find((app) => app.hosts.includes(host)) ?? (apps[0] as AppConfig),
       clientIp: CLIENT_IP,
       proto: 'https',
-      host,
+      host: req.headers.host ?? '',
       requestId: `req-${requestCount}`,
       cookieHeader: front.cookieHeader,
+      dropSetCookie: undefined,
+      sessionToken: undefined,
+      forwardedAtMs: undefined,
     };
   };
-  const server = createServer((req, res) => forwarder.forward(req, res, contextFor(req)));
-  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => forwarder.forwardUpgrade(req, socket, head, contextFor(req)));
+  const server = createServer((req, res) => upstreamFor(req).forward(req, res, contextFor(req)));
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => upstreamFor(req).forwardUpgrade(req, socket, head, contextFor(req)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(async () => {
     await forwarder.close();

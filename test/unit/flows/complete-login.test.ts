@@ -1,6 +1,6 @@
 import t from 'tap';
 import { AccessDeniedError, CrowdUnavailableError, IdentityNotFoundError, RelayStateError, SamlConditionsError, SamlReplayError, SamlSignatureError, StoreUnavailableError } from '../../../src/errors.js';
-import { createLoginCompleter, type CompleteLoginInput, type LoginCompleterDeps } from '../../../src/flows/complete-login.js';
+import { createLoginCompleter, type CompleteLoginInput, type LoginApp, type LoginCompleterDeps } from '../../../src/flows/complete-login.js';
 import type { RestrictedApp } from '../../../src/flows/enforce-access-restriction.js';
 import { LoginAttempt } from '../../../src/flows/login-attempt.js';
 import type { FactorSet, SamlProfile, SessionRecord } from '../../../src/flows/ports.js';
@@ -16,11 +16,10 @@ const NOW = 1_700_000_000_000;
 const WEEK_MS = 7 * 24 * 3_600_000;
 const SKEW = 30_000;
 const MFA = 'urn:example:mfa';
-const APP: RestrictedApp = { name: 'Jira', access: undefined };
+const APP: LoginApp = { name: 'Jira', access: undefined, startPath: '/start', requiredAuthnContext: undefined };
 
 interface Options {
   readonly allowIdpInitiated?: boolean;
-  readonly requiredAuthnContext?: Readonly<Record<string, readonly string[]>>;
   readonly idpGroups?: readonly string[];
   /** The proxy's clock, shared with the session store (which forgets records at their expiresAtMs). */
   readonly clock?: { now: number };
@@ -60,7 +59,6 @@ function setup(options: Options = {}) {
     },
     returnUrls: createReturnUrlPolicy({ publicScheme: 'https', hosts: [JIRA, WIKI] }),
     acsUrl: (host) => `https://${host}/_sso/saml/acs`,
-    startUrl: (host) => `https://${host}/start`,
     allowIdpInitiated: options.allowIdpInitiated ?? false,
     validationFactors: (clientIp): FactorSet => ({ factors: [{ name: 'remote_address', value: clientIp }], cacheKey: clientIp }),
     sessionDurationSeconds: 3600,
@@ -68,10 +66,6 @@ function setup(options: Options = {}) {
     signInUrl: (host, returnUrl) => `https://${host}/_sso/login?return=${encodeURIComponent(returnUrl)}`,
     looksSealed,
     clockSkewMs: SKEW,
-    requiredAuthnContext: (host) => {
-      const classRefs = options.requiredAuthnContext?.[host];
-      return classRefs === undefined ? undefined : { classRefs };
-    },
     now: () => clock?.now ?? NOW,
   };
   crowd.addUser(crowdUser('alice'));
@@ -316,22 +310,23 @@ t.test('a SAML validation failure propagates; nothing is consumed', async (t) =>
 });
 
 t.test("the app's required authentication context: another or none is refused", async (t) => {
-  const fake = setup({ allowIdpInitiated: true, requiredAuthnContext: { [JIRA]: [MFA, 'urn:example:hardware-key'] } });
+  const fake = setup({ allowIdpInitiated: true });
+  const strict: LoginApp = { ...APP, requiredAuthnContext: { classRefs: [MFA, 'urn:example:hardware-key'] } };
   respond(fake, { authnContextClassRef: 'urn:password' }, 'weak');
   respond(fake, { authnContextClassRef: undefined }, 'none');
   respond(fake, { authnContextClassRef: 'urn:example:hardware-key' }, 'strong');
   respond(fake, { authnContextClassRef: undefined }, 'other-app');
 
-  const weak = await refusal(fake.completer.complete(input({ samlResponse: 'weak' })), SamlConditionsError);
+  const weak = await refusal(fake.completer.complete(input({ samlResponse: 'weak', app: strict })), SamlConditionsError);
   t.equal(weak.detail, 'authn_context');
   t.match(weak.message, /is urn:password, but this app requires one of urn:example:mfa, urn:example:hardware-key/);
   t.match(weak.publicMessage, /stronger sign-in/);
-  const none = await refusal(fake.completer.complete(input({ samlResponse: 'none' })), SamlConditionsError);
+  const none = await refusal(fake.completer.complete(input({ samlResponse: 'none', app: strict })), SamlConditionsError);
   t.match(none.message, /is missing/);
   t.same(fake.established, [], 'refused before the identity step');
 
-  t.equal((await fake.completer.complete(input({ samlResponse: 'strong' }))).username, 'alice');
-  t.equal((await fake.completer.complete(input({ samlResponse: 'other-app', host: WIKI }))).username, 'alice', 'a host without requirement accepts any');
+  t.equal((await fake.completer.complete(input({ samlResponse: 'strong', app: strict }))).username, 'alice');
+  t.equal((await fake.completer.complete(input({ samlResponse: 'other-app', host: WIKI, app: { ...APP, name: 'Confluence' } }))).username, 'alice', 'a host without requirement accepts any');
 });
 
 t.test('session store unavailable when recording: the login stands, sessionRecorded false', async (t) => {
@@ -367,7 +362,7 @@ t.test('identity or access refusals stop the login before any Crowd session exis
   const access = setup({ allowIdpInitiated: true });
   access.refusals.access = new AccessDeniedError('no group', { detail: 'app_access_restricted' });
   respond(access);
-  await refusal(access.completer.complete(input({ app: { name: 'Jira', access: { idpGroups: ['x'], crowdGroups: [], contact: undefined } } })), AccessDeniedError);
+  await refusal(access.completer.complete(input({ app: { ...APP, access: { idpGroups: ['x'], crowdGroups: [], contact: undefined } } })), AccessDeniedError);
   t.same(access.crowd.callsTo('createSession'), []);
   t.equal(access.sessions.records.size, 0);
 });

@@ -5,8 +5,8 @@
 import t from 'tap';
 import { compileAccessRestriction, compileIdentityConfig, type RawIdentity } from '../../../src/config/identity-config.js';
 import { AccessDeniedError, IdentityNotFoundError, SamlReplayError } from '../../../src/errors.js';
-import { createLoginCompleter } from '../../../src/flows/complete-login.js';
-import { createAccessEnforcer, type RestrictedApp } from '../../../src/flows/enforce-access-restriction.js';
+import { createLoginCompleter, type LoginApp } from '../../../src/flows/complete-login.js';
+import { createAccessEnforcer } from '../../../src/flows/enforce-access-restriction.js';
 import { createIdentityEstablisher } from '../../../src/flows/establish-identity.js';
 import { LoginAttempt } from '../../../src/flows/login-attempt.js';
 import type { FactorSet } from '../../../src/flows/ports.js';
@@ -30,7 +30,6 @@ function setup(raw: RawIdentity) {
     access: createAccessEnforcer({ sessions, crowdGroups }),
     returnUrls: createReturnUrlPolicy({ publicScheme: 'https', hosts: [HOST] }),
     acsUrl: (host) => `https://${host}/_sso/saml/acs`,
-    startUrl: (host) => `https://${host}/`,
     allowIdpInitiated: true,
     validationFactors: (clientIp): FactorSet => ({ factors: [{ name: 'remote_address', value: clientIp }], cacheKey: clientIp }),
     sessionDurationSeconds: undefined,
@@ -39,7 +38,7 @@ function setup(raw: RawIdentity) {
     looksSealed,
     clockSkewMs: 0,
   });
-  const login = async (nameId: string, attributes: Record<string, string[]> = {}, app: RestrictedApp = { name: 'Jira', access: undefined }) => {
+  const login = async (nameId: string, attributes: Record<string, string[]> = {}, app: LoginApp = { name: 'Jira', access: undefined, startPath: '/', requiredAuthnContext: undefined }) => {
     const attempt = new LoginAttempt();
     saml.responses.set(`response-${nameId}`, samlProfile({ nameId, attributes, assertionId: `_a-${nameId}`, issuer: 'https://idp.example.com' }));
     const outcome = await completer
@@ -112,7 +111,7 @@ t.test('refused for want of a Crowd user: the attempt names the IdP, the NameID 
 
 t.test('refused by apps[].access after the user was created: the attempt still says it was created', async (t) => {
   const { crowd, login } = setup({ provisioning: { enabled: true }, groups: { attribute: 'groups' } });
-  const { attempt, error, done } = await login('dave', { groups: ['sales'] }, { name: 'Jira', access: compileAccessRestriction({ idpGroups: ['engineering'] }) });
+  const { attempt, error, done } = await login('dave', { groups: ['sales'] }, { name: 'Jira', access: compileAccessRestriction({ idpGroups: ['engineering'] }), startPath: '/', requiredAuthnContext: undefined });
   t.type(error, AccessDeniedError);
   t.equal(done, undefined);
   t.equal(attempt.userCreated, true);

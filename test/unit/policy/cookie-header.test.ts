@@ -1,5 +1,5 @@
 import t from 'tap';
-import { findCookie, findCookieValues, isOnlyCookie, mentionsCookie, removeCookie, rewriteCookieHeader } from '../../../src/proxy/cookie-header.js';
+import { findCookie, findCookieValues, isOnlyCookie, mentionsCookie, removeCookie, rewriteCookieHeader } from '../../../src/policy/cookie-header.js';
 
 const NAME = 'crowd.token_key';
 
