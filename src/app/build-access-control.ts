@@ -24,7 +24,7 @@ import type { Forwarder } from '../proxy/forwarder.js';
 export interface AccessControlDeps {
   readonly logger: Logger;
   readonly crowd: Pick<CrowdPort, 'invalidateSession' | 'getCookieConfig' | 'cachedCookieConfig'>;
-  readonly tokens: Pick<TokenValidatorPort, 'forget'>;
+  readonly tokenValidator: Pick<TokenValidatorPort, 'forget'>;
   readonly saml: Pick<SamlPort, 'createLogoutRequest' | 'createLogoutResponse' | 'readLogoutMessage'>;
   readonly sealer: StateSealerPort;
   readonly replay: ReplayStorePort;
@@ -77,7 +77,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
   });
   const logout = createLogoutFlow({
     crowd: deps.crowd,
-    tokens: deps.tokens,
+    tokenValidator: deps.tokenValidator,
     sessions: deps.sessions,
     replay: deps.replay,
     saml: deps.saml,
@@ -107,7 +107,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     logger: deps.logger,
     publicScheme: config.publicScheme,
     pathPrefix: config.pathPrefix,
-    formLimits: { maxBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
+    formLimits: { maxBodyBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
     logout,
     cookieConfig,
     logoutRedirectUrl: config.logout.redirectUrl,

@@ -132,7 +132,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     },
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
-  const tokens = createTokenValidator({
+  const tokenValidator = createTokenValidator({
     crowd,
     ttlMs: config.crowd.cacheTtlMs,
     negativeTtlMs: config.crowd.negativeCacheTtlMs,
@@ -166,7 +166,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   const accessEnforcer = createAccessEnforcer({ sessions: stores.sessions, crowdGroups });
   const requestMetrics = metrics?.bind({
     apps: config.apps.map((app) => app.name),
-    tokenCacheEntries: () => tokens.entries(),
+    tokenCacheEntries: () => tokenValidator.entries(),
     idpSigningCerts: () => saml.currentIdp()?.signingCerts,
     spCertificate: config.saml.spCertificate,
   });
@@ -183,7 +183,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
 
   const onSessionRefused = createSessionRefusalHandler({
     logger,
-    tokens,
+    tokenValidator,
     forgetSession: (token) => forgetSession(token),
     validationFactors,
     factorsMode: JSON.stringify(config.crowd.validationFactors),
@@ -215,7 +215,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     };
   };
 
-  const authenticator = createAuthenticator({ tokens, validationFactors, factorsCacheKey });
+  const authenticator = createAuthenticator({ tokens: tokenValidator, validationFactors, factorsCacheKey });
   const bindingShape = (host: string): LoginBindingCookieShape => loginBindingCookieShape(config.publicScheme, host, config.pathPrefix, config.saml.loginTimeoutMs);
   const loginStartBudget = createLoginStartBudget({
     perMinute: config.saml.maxLoginStartsPerClientPerMinute,
@@ -232,7 +232,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   const access = buildAccessControl(config, {
     logger,
     crowd,
-    tokens,
+    tokenValidator,
     saml,
     sealer,
     replay: stores.replay,
@@ -252,7 +252,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     logger,
     publicScheme: config.publicScheme,
     listenerProto: deps.listenerProto,
-    formLimits: { maxBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
+    formLimits: { maxBodyBytes: config.saml.acsMaxBodyBytes, timeoutMs: config.saml.bodyTimeoutMs },
     pathPrefix: config.pathPrefix,
     router: createRouter(access.sites, config.pathPrefix),
     returnUrls,
@@ -268,7 +268,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
         // A session created here is no unknown token: its first validation is not held to the client's budget.
         createSession: async (username, factors, durationSeconds) => {
           const session = await crowd.createSession(username, factors, durationSeconds);
-          tokens.markValid(session.token);
+          tokenValidator.markValid(session.token);
           return session;
         },
         getCookieConfig: () => crowd.getCookieConfig(),
@@ -297,7 +297,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
 
   /** A session ended (logout here or elsewhere, or Crowd no longer knows it): every cached answer about it goes. */
   function forgetSession(token: string): void {
-    tokens.forget(token);
+    tokenValidator.forget(token);
     access.forgetSession(token);
     for (const entry of appClients) entry.check.forget(token);
   }

@@ -8,14 +8,14 @@
  * Every preset value can be overridden per app: `loginPaths`, `logoutPaths`, and `rules` (an app's own
  * rules are matched before the preset's).
  */
-import type { AccessAction, AppPresetName } from './runtime-config.js';
+import type { PathAction, AppPresetName } from './runtime-config.js';
 
 export interface PresetRule {
   /** Path prefix, on segment boundaries (`/rest/` matches /rest/…; `/status` matches /status and /status/…). */
   readonly path?: string;
   /** Regular expression tested against the raw path (without query); for rules a prefix would make too wide. */
   readonly pattern?: string;
-  readonly action: AccessAction;
+  readonly action: PathAction;
 }
 
 export interface AppPreset {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import type { RawRedisStore } from './check-redis-store.js';
-import { compileAppAccess, type AppAccessDefaults } from './compile-app-access.js';
+import type { RawRedisStore } from './validate-redis-store.js';
+import { compileAppRules, type AppRulesDefaults } from './compile-app-rules.js';
 import { compileAccessRestriction, compileIdentityConfig, IDENTITY_DEFAULTS } from './identity-config.js';
 import type { AppConfig, IdpSource, ListenConfig, RedisStoreConfig, RuntimeConfig } from './runtime-config.js';
 import type { RawApp, RawConfig, RawHsts, RawIdp, ValidatedConfig } from './validate-config.js';
@@ -167,12 +167,12 @@ function compileRedisStore(redis: RawRedisStore | undefined, password: string | 
 }
 
 function compileApp(app: RawApp, publicScheme: 'http' | 'https', index: number, validated: ValidatedConfig): AppConfig {
-  const defaults: AppAccessDefaults = {
+  const defaults: AppRulesDefaults = {
     mode: validated.raw.mode ?? CONFIG_DEFAULTS.mode,
     comparison: CONFIG_DEFAULTS['apps[].requiredAuthnContext.comparison'],
   };
   return {
-    ...compileAppAccess(app, index, defaults, validated.emergencySecrets[index]),
+    ...compileAppRules(app, index, defaults, validated.emergencySecrets[index]),
     name: app.name,
     hosts: app.hosts.map((host) => normalizeHost(host, publicScheme)),
     upstream: new URL(app.upstream),

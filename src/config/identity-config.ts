@@ -2,7 +2,7 @@
  * The `identity` section and `apps[].access`: their raw shape, the checks the schema cannot make (regular
  * expressions, templates, cross-references) and their compilation, regular expressions built once at start-up.
  */
-import type { SchemaCheck } from './check-schema.js';
+import type { SchemaValidation } from './validate-schema.js';
 import type { AccessRestriction, GroupPattern, IdentityConfig, UsernameStrategy, UsernameTransform } from './runtime-config.js';
 
 export type RawUsernameTransform =
@@ -116,7 +116,7 @@ function templateProblems(match: string, template: string, syncManaged: boolean)
 }
 
 /** What the schema cannot check in `identity` and `apps[].access`. Reports with key paths. */
-export function checkIdentityConfig(schema: SchemaCheck, report: (path: string, message: string) => void): void {
+export function checkIdentityConfig(schema: SchemaValidation, report: (path: string, message: string) => void): void {
   const strategies = schema.validAt<readonly RawUsernameStrategy[]>('identity', 'username');
   strategies?.forEach((strategy, i) => {
     (strategy.transforms ?? []).forEach((transform, j) => {

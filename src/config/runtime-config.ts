@@ -42,10 +42,10 @@ export type AppPresetName = 'jira' | 'jsm' | 'confluence' | 'bitbucket' | 'bambo
  * `public` never touched; `credentials` forwarded untouched when it carries its own credentials (Authorization
  * Basic/Bearer/OAuth), else treated as `required`.
  */
-export type AccessAction = 'required' | 'optional' | 'public' | 'credentials';
+export type PathAction = 'required' | 'optional' | 'public' | 'credentials';
 
-/** One access rule; all given conditions must hold. */
-export interface AccessRule {
+/** One path rule (apps[].rules, a preset's paths); all given conditions must hold. */
+export interface PathRule {
   /** Where it comes from, for logs: `apps[0].rules[2]` or `preset jira`. */
   readonly source: string;
   /** Path prefix on segment boundaries. */
@@ -54,7 +54,7 @@ export interface AccessRule {
   readonly pattern: string | undefined;
   /** Upper-case HTTP methods; undefined = any. */
   readonly methods: readonly string[] | undefined;
-  readonly action: AccessAction;
+  readonly action: PathAction;
 }
 
 /** The AuthnContextClassRef an app requires (e.g. MFA): requested in the AuthnRequest and checked in the assertion. */
@@ -94,7 +94,7 @@ export interface AppConfig {
   /** apps[].mode, else the top-level mode. */
   readonly mode: ProxyMode;
   /** The app's own rules, then its preset's; first match wins; no match = `required`. */
-  readonly rules: readonly AccessRule[];
+  readonly rules: readonly PathRule[];
   /** The app's login page(s): a browser without a session is sent to the IdP (returning where the app wanted to go). */
   readonly loginPaths: readonly string[];
   /**

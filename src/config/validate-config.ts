@@ -3,9 +3,9 @@ import { isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { RuntimeConfig, SignatureRequirement } from './runtime-config.js';
 import { isAddressOrRange } from './address-range.js';
-import { checkAppAccess, type RawAppAccess } from './check-app-access.js';
-import { checkRedisStore, type RawRedisStore } from './check-redis-store.js';
-import { checkSchema, type SchemaCheck } from './check-schema.js';
+import { validateAppRules, type RawAppRules } from './validate-app-rules.js';
+import { validateRedisStore, type RawRedisStore } from './validate-redis-store.js';
+import { validateSchema, type SchemaValidation } from './validate-schema.js';
 import { checkIdentityConfig, type RawAccessRestriction, type RawIdentity } from './identity-config.js';
 import { normalizeHost, resolveListenPort, resolvePublicScheme } from './host-and-port.js';
 import { resolveSecret, type SecretContext, type SecretSpec } from './resolve-secrets.js';
@@ -53,7 +53,7 @@ export interface RawTls {
   readonly keyFile: string;
 }
 
-export interface RawApp extends RawAppAccess {
+export interface RawApp extends RawAppRules {
   readonly name: string;
   readonly hosts: readonly string[];
   readonly upstream: string;
@@ -138,7 +138,7 @@ const MIN_STATE_SECRET_LENGTH = 32;
  * secrets, readable files and parseable PEMs. Throws one ConfigError listing every problem.
  */
 export async function validateConfig(data: unknown, options: ValidateConfigOptions): Promise<ValidatedConfig> {
-  const schema = await checkSchema(data);
+  const schema = await validateSchema(data);
   const problems: ConfigProblem[] = [...schema.problems];
   const report = (path: string, message: string): void => {
     problems.push({ path, message });
@@ -192,8 +192,8 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
 
   const idpSigningCerts = await checkIdp(schema, read, report);
   const sp = await checkSpKeys(schema, read, report);
-  const redis = await checkRedisStore(schema, read, report);
-  const access = await checkAppAccess(schema, read, report);
+  const redis = await validateRedisStore(schema, read, report);
+  const access = await validateAppRules(schema, read, report);
   const appCount = Array.isArray(schema.rawAt('apps')) ? (schema.rawAt('apps') as unknown[]).length : 0;
   const appCrowdPasswords: (string | undefined)[] = [];
   for (let i = 0; i < appCount; i++) {
@@ -222,7 +222,7 @@ export async function validateConfig(data: unknown, options: ValidateConfigOptio
 type Report = (path: string, message: string) => void;
 type Read = (spec: SecretSpec | undefined, path: string) => Promise<string | undefined>;
 
-function checkApps(schema: SchemaCheck, report: Report): void {
+function checkApps(schema: SchemaValidation, report: Report): void {
   const apps = schema.rawAt('apps');
   const count = Array.isArray(apps) ? apps.length : 0;
   const publicScheme = resolvePublicScheme(schema.validAt('publicScheme'), schema.rawAt('listen', 'tls') !== undefined);
@@ -252,7 +252,7 @@ function checkApps(schema: SchemaCheck, report: Report): void {
 }
 
 /** listen.httpRedirect and listen.hsts belong to a proxy that serves HTTPS itself; saml.metadataRefreshSeconds to a metadata URL. */
-function checkHttpsExtras(schema: SchemaCheck, report: Report): void {
+function checkHttpsExtras(schema: SchemaValidation, report: Report): void {
   const hasTls = schema.rawAt('listen', 'tls') !== undefined;
   if (schema.rawAt('listen', 'httpRedirect') !== undefined) {
     if (!hasTls) {
@@ -274,7 +274,7 @@ function checkHttpsExtras(schema: SchemaCheck, report: Report): void {
   }
 }
 
-async function checkIdp(schema: SchemaCheck, read: Read, report: Report): Promise<string[]> {
+async function checkIdp(schema: SchemaValidation, read: Read, report: Report): Promise<string[]> {
   const metadataUrl = schema.validAt<string>('saml', 'idp', 'metadataUrl');
   const url = checkHttpUrl(metadataUrl, 'saml.idp.metadataUrl', report);
   if (url?.protocol === 'http:' && !isLoopback(url.hostname)) {
@@ -296,7 +296,7 @@ async function checkIdp(schema: SchemaCheck, read: Read, report: Report): Promis
 }
 
 async function checkSpKeys(
-  schema: SchemaCheck,
+  schema: SchemaValidation,
   read: Read,
   report: Report,
 ): Promise<{ privateKey: string | undefined; certificate: string | undefined }> {

@@ -24,7 +24,7 @@ import { newRequestId } from './start-login.js';
 
 export interface LogoutFlowDeps {
   readonly crowd: Pick<CrowdPort, 'invalidateSession' | 'getCookieConfig'>;
-  readonly tokens: Pick<TokenValidatorPort, 'forget'>;
+  readonly tokenValidator: Pick<TokenValidatorPort, 'forget'>;
   readonly sessions: Pick<SessionStorePort, 'get' | 'findTokens' | 'remove'>;
   readonly replay: ReplayStorePort;
   readonly saml: Pick<SamlPort, 'createLogoutRequest' | 'createLogoutResponse' | 'readLogoutMessage'>;
@@ -83,7 +83,7 @@ export function createLogoutFlow(deps: LogoutFlowDeps) {
     } catch (error) {
       failures.push(`DELETE /session/{token} at Crowd: ${describe(error)}`);
     }
-    deps.tokens.forget(token);
+    deps.tokenValidator.forget(token);
     deps.onSessionEnded(token);
     try {
       await deps.sessions.remove(token);

@@ -3,7 +3,7 @@ import { BadRequestError, PayloadTooLargeError, RequestTimeoutError } from '../e
 
 export interface FormBodyLimits {
   /** saml.acsMaxBytes: a larger body is refused (413). */
-  readonly maxBytes: number;
+  readonly maxBodyBytes: number;
   /** saml.bodyTimeoutSeconds: a body still incomplete after this long is refused (408). */
   readonly timeoutMs: number;
 }
@@ -19,17 +19,17 @@ export async function readFormBody(req: IncomingMessage, limits: FormBodyLimits)
     throw new BadRequestError(`the endpoint expects a form post (application/x-www-form-urlencoded), got "${type || 'no content type'}"`, { detail: 'form_content_type' });
   }
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limits.maxBytes) {
-    throw new PayloadTooLargeError(`form body of ${declared} bytes is over saml.acsMaxBytes (${limits.maxBytes})`, { detail: 'form_body_too_large' });
+  if (Number.isFinite(declared) && declared > limits.maxBodyBytes) {
+    throw new PayloadTooLargeError(`form body of ${declared} bytes is over saml.acsMaxBytes (${limits.maxBodyBytes})`, { detail: 'form_body_too_large' });
   }
   const body = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limits.maxBytes) {
+      if (size > limits.maxBodyBytes) {
         cleanup();
-        reject(new PayloadTooLargeError(`form body passed saml.acsMaxBytes (${limits.maxBytes})`, { detail: 'form_body_too_large' }));
+        reject(new PayloadTooLargeError(`form body passed saml.acsMaxBytes (${limits.maxBodyBytes})`, { detail: 'form_body_too_large' }));
         return;
       }
       chunks.push(chunk);

@@ -46,7 +46,7 @@ export interface RequestHandlerDeps {
   /** saml.maxLoginStartsPerClientPerMinute (shared with the gate's login starts). */
   readonly loginStartBudget: LoginStartBudget;
   readonly loginCompleter: LoginCompleter;
-  /** Every request to an app: access rules, session, logout, emergency access, observe mode. */
+  /** Every request to an app: path rules, session, logout, emergency access, observe mode. */
   readonly appGate: AppGate;
   /** `/_sso/saml/slo`: single logout. */
   readonly slo: SloEndpoint;
@@ -217,7 +217,7 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
       if (pending instanceof Promise) pending.catch((error: unknown) => fail(error, req, res, ctx));
     },
 
-    /** WebSocket upgrades: forwarded as the app's access rules allow (a valid Crowd session by default); never redirected. */
+    /** WebSocket upgrades: forwarded as the app's path rules allow (a valid Crowd session by default); never redirected. */
     onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const ctx = new RequestContext(req, deps.resolveClient(req.socket, req.headers, deps.listenerProto), deps.publicScheme);
       removeConnectionOptions(req.headers);

@@ -26,7 +26,7 @@ const REFUSED_MEMORY_ENTRIES = 10_000;
 
 export interface SessionRefusalDeps {
   readonly logger: Logger;
-  readonly tokens: {
+  readonly tokenValidator: {
     recheck(token: string, factors: FactorSet['factors'], cacheKey: string): Promise<unknown>;
   };
   /** Forgets a token everywhere (its cached answers, session judgement). */
@@ -73,7 +73,7 @@ export function createSessionRefusalHandler(deps: SessionRefusalDeps) {
     try {
       if (refused.has(token)) return refusal(req, ctx, appRefused(app, ctx, answer, undefined));
       const { factors, cacheKey } = deps.validationFactors(ctx.clientIp);
-      const session = (await deps.tokens.recheck(token, factors, cacheKey)) as { readonly username: string } | null;
+      const session = (await deps.tokenValidator.recheck(token, factors, cacheKey)) as { readonly username: string } | null;
       if (session === null) {
         deps.forgetSession(token);
         deps.logger.info({ ...fields, reason: 'session_ended' }, `app "${app.name}" answered ${answer}; Crowd no longer knows the session (ended elsewhere or expired): signing in again`);

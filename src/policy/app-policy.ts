@@ -1,15 +1,15 @@
 /**
  * One app's access policy, compiled at startup: which kind of path a request targets (logout, emergency,
- * login page, or the first matching access rule) and, from the facts the HTTP layer gathered, the Decision.
+ * login page, or the first matching path rule) and, from the facts the HTTP layer gathered, the Decision.
  * Pure: no I/O; decisions are shared frozen objects, so deciding allocates nothing.
  */
-import type { AccessAction, AppConfig } from '../config/runtime-config.js';
-import { compileAccessRules, type AccessRules } from './access-rules.js';
+import type { PathAction, AppConfig } from '../config/runtime-config.js';
+import { compilePathRules, type AccessRules } from './path-rules.js';
 import { isAmbiguousPath } from './ambiguous-path.js';
 import { createEmergencyAccess, type EmergencyAccess } from './emergency-access.js';
 import type { SessionLimits, SessionStanding } from './session-standing.js';
 
-export type PathKind = AccessAction | 'logout' | 'login-page' | 'emergency-page' | 'emergency-form';
+export type PathKind = PathAction | 'logout' | 'login-page' | 'emergency-page' | 'emergency-form';
 
 export interface PathMatch {
   readonly kind: PathKind;
@@ -136,7 +136,7 @@ const EMERGENCY_PAGE = pathMatch('emergency-page', 'apps[].emergencyAccess');
 const EMERGENCY_FORM = pathMatch('emergency-form', 'apps[].emergencyAccess');
 
 export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppPolicy {
-  const rules: AccessRules = compileAccessRules(app.rules);
+  const rules: AccessRules = compilePathRules(app.rules);
   const logoutPaths = new Set(app.logoutPaths);
   const loginPaths = new Set(app.loginPaths);
   const loginFormPaths = new Set(app.loginFormPaths);
@@ -152,7 +152,7 @@ export function createAppPolicy(app: AppConfig, options: AppPolicyOptions): AppP
     unrecorded: login('unrecorded'),
   };
 
-  /** The access rules, except that a password login posted to the app (which would make a Crowd session without the IdP) is never a credentials or public path. */
+  /** The path rules, except that a password login posted to the app (which would make a Crowd session without the IdP) is never a credentials or public path. */
   function ruleMatch(method: string, path: string): PathMatch {
     if (method !== 'GET' && method !== 'HEAD' && loginFormPaths.has(path)) return LOGIN_FORM;
     return rules.match(method, path);

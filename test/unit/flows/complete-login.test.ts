@@ -420,7 +420,7 @@ t.test(
     const done = await fake.completer.complete(input());
     const logout = createLogoutFlow({
       crowd: fake.crowd,
-      tokens: new FakeTokens(),
+      tokenValidator: new FakeTokens(),
       sessions: fake.sessions,
       replay: fake.replay,
       saml: fake.saml,

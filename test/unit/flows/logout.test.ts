@@ -17,7 +17,7 @@ function setup(options: { suppressLoginMs?: number; announceFails?: boolean } = 
   const announced: string[] = [];
   const flow = createLogoutFlow({
     crowd,
-    tokens,
+    tokenValidator: tokens,
     sessions,
     replay,
     saml,

@@ -1,16 +1,16 @@
 /** Per-app access policy: each preset's key paths, rule matching, and the decision for every rule action and session state. */
 import t from 'tap';
-import { compileAppAccess } from '../../../src/config/compile-app-access.js';
+import { compileAppRules } from '../../../src/config/compile-app-rules.js';
 import type { AppPresetName } from '../../../src/config/runtime-config.js';
 import { createAppPolicy, type AppPolicy, type PathKind, type RequestFacts } from '../../../src/policy/app-policy.js';
 import { testAppConfig } from '../../support/app-config.js';
 
-function policyFor(access: Parameters<typeof compileAppAccess>[0], options: { forceAuthnOnReauth?: boolean; network?: (ip: string) => boolean } = {}): AppPolicy {
+function policyFor(access: Parameters<typeof compileAppRules>[0], options: { forceAuthnOnReauth?: boolean; network?: (ip: string) => boolean } = {}): AppPolicy {
   const app = testAppConfig({
     name: 'app',
     hosts: ['app.example.com'],
     upstream: new URL('http://127.0.0.1:1'),
-    ...compileAppAccess(access, 0, { mode: 'enforce', comparison: 'exact' }, 'a-secret-of-sixteen-chars'),
+    ...compileAppRules(access, 0, { mode: 'enforce', comparison: 'exact' }, 'a-secret-of-sixteen-chars'),
   });
   return createAppPolicy(app, {
     maxSessionAgeMs: undefined,

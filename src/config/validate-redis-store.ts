@@ -1,4 +1,4 @@
-import type { SchemaCheck } from './check-schema.js';
+import type { SchemaValidation } from './validate-schema.js';
 import type { SecretSpec } from './resolve-secrets.js';
 
 /** store.redis as the schema guarantees it. */
@@ -15,8 +15,8 @@ export interface RawRedisStore {
  * What the schema cannot say about store.redis: the URL is a redis:// or rediss:// URL the proxy can log (no password
  * in it), names a database by number only, and does not contradict `tls`. Resolves the password secret.
  */
-export async function checkRedisStore(
-  schema: SchemaCheck,
+export async function validateRedisStore(
+  schema: SchemaValidation,
   read: (spec: SecretSpec | undefined, path: string) => Promise<string | undefined>,
   report: (path: string, message: string) => void,
 ): Promise<{ password: string | undefined }> {

@@ -1,13 +1,13 @@
 import { APP_PRESETS } from './app-presets.js';
-import type { RawAppAccess } from './check-app-access.js';
-import type { AccessRule, AppConfig, ProxyMode, RequiredAuthnContext } from './runtime-config.js';
+import type { RawAppRules } from './validate-app-rules.js';
+import type { PathRule, AppConfig, ProxyMode, RequiredAuthnContext } from './runtime-config.js';
 
-export type AppAccessConfig = Pick<
+export type AppRulesConfig = Pick<
   AppConfig,
   'preset' | 'mode' | 'rules' | 'loginPaths' | 'loginFormPaths' | 'logoutPaths' | 'basicRealm' | 'returnParameters' | 'requiredAuthnContext' | 'emergencyAccess'
 >;
 
-export interface AppAccessDefaults {
+export interface AppRulesDefaults {
   /** The top-level mode. */
   readonly mode: ProxyMode;
   readonly comparison: RequiredAuthnContext['comparison'];
@@ -18,16 +18,16 @@ export interface AppAccessDefaults {
  * logout paths from the app when given, else from the preset; emergency access with the preset's login page and
  * login form targets.
  */
-export function compileAppAccess(app: RawAppAccess, index: number, defaults: AppAccessDefaults, emergencySecret: string | undefined): AppAccessConfig {
+export function compileAppRules(app: RawAppRules, index: number, defaults: AppRulesDefaults, emergencySecret: string | undefined): AppRulesConfig {
   const preset = app.preset === undefined ? undefined : APP_PRESETS[app.preset];
-  const ownRules: AccessRule[] = (app.rules ?? []).map((rule, j) => ({
+  const ownRules: PathRule[] = (app.rules ?? []).map((rule, j) => ({
     source: `apps[${index}].rules[${j}]`,
     path: rule.path,
     pattern: rule.pattern,
     methods: rule.methods,
     action: rule.action,
   }));
-  const presetRules: AccessRule[] = (preset?.rules ?? []).map((rule) => ({
+  const presetRules: PathRule[] = (preset?.rules ?? []).map((rule) => ({
     source: `preset ${String(app.preset)}`,
     path: rule.path,
     pattern: rule.pattern,

@@ -1,13 +1,13 @@
 import { isAddressOrRange } from './address-range.js';
-import type { SchemaCheck } from './check-schema.js';
-import type { AccessAction, AppPresetName, ProxyMode } from './runtime-config.js';
+import type { SchemaValidation } from './validate-schema.js';
+import type { PathAction, AppPresetName, ProxyMode } from './runtime-config.js';
 import type { SecretSpec } from './resolve-secrets.js';
 
 /** The access keys of one apps[] entry, as the schema guarantees them. */
-export interface RawAppAccess {
+export interface RawAppRules {
   readonly preset?: AppPresetName;
   readonly mode?: ProxyMode;
-  readonly rules?: readonly RawAccessRule[];
+  readonly rules?: readonly RawPathRule[];
   readonly loginPaths?: readonly string[];
   readonly logoutPaths?: readonly string[];
   readonly basicRealm?: string;
@@ -15,11 +15,11 @@ export interface RawAppAccess {
   readonly emergencyAccess?: RawEmergencyAccess;
 }
 
-export interface RawAccessRule {
+export interface RawPathRule {
   readonly path?: string;
   readonly pattern?: string;
   readonly methods?: readonly string[];
-  readonly action: AccessAction;
+  readonly action: PathAction;
 }
 
 export interface RawEmergencyAccess {
@@ -37,8 +37,8 @@ const MIN_EMERGENCY_SECRET_LENGTH = 16;
  * needs a login page (its own path or the preset's) and well-formed networks, its secret must be long enough.
  * Resolves each app's emergency secret (by app index).
  */
-export async function checkAppAccess(
-  schema: SchemaCheck,
+export async function validateAppRules(
+  schema: SchemaValidation,
   read: (spec: SecretSpec | undefined, path: string) => Promise<string | undefined>,
   report: (path: string, message: string) => void,
 ): Promise<{ emergencySecrets: readonly (string | undefined)[] }> {
@@ -46,7 +46,7 @@ export async function checkAppAccess(
   const count = Array.isArray(apps) ? apps.length : 0;
   const emergencySecrets: (string | undefined)[] = [];
   for (let i = 0; i < count; i++) {
-    (schema.validAt<readonly RawAccessRule[]>('apps', i, 'rules') ?? []).forEach((rule, j) => {
+    (schema.validAt<readonly RawPathRule[]>('apps', i, 'rules') ?? []).forEach((rule, j) => {
       if (rule.pattern === undefined) return;
       try {
         new RegExp(rule.pattern);

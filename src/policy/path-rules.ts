@@ -1,18 +1,18 @@
 /**
- * An app's access rules (its own, then its preset's), compiled once at startup into a first-match list:
+ * An app's path rules (apps[].rules, then its preset's), compiled once at startup into a first-match list:
  * prefixes precomputed, patterns compiled, methods in sets. Matching allocates nothing.
  */
-import type { AccessAction, AccessRule } from '../config/runtime-config.js';
+import type { PathAction, PathRule } from '../config/runtime-config.js';
 
-export interface AccessRuleMatch {
-  readonly kind: AccessAction;
+export interface PathRuleMatch {
+  readonly kind: PathAction;
   /** For logs: `apps[0].rules[2]`, `preset jira` or `default`. */
   readonly source: string;
 }
 
 export interface AccessRules {
   /** The first rule whose conditions all hold, else `required` from `default`. `path` without the query. */
-  match(method: string, path: string): AccessRuleMatch;
+  match(method: string, path: string): PathRuleMatch;
 }
 
 interface CompiledRule {
@@ -22,13 +22,13 @@ interface CompiledRule {
   readonly prefix: string | undefined;
   readonly pattern: RegExp | undefined;
   readonly methods: ReadonlySet<string> | undefined;
-  readonly result: AccessRuleMatch;
+  readonly result: PathRuleMatch;
 }
 
-const DEFAULT_RULE_MATCH: AccessRuleMatch = Object.freeze({ kind: 'required', source: 'default' });
+const DEFAULT_RULE_MATCH: PathRuleMatch = Object.freeze({ kind: 'required', source: 'default' });
 
 /** `/rest` matches /rest and /rest/…; `/rest/` matches /rest/… only: prefixes end on a segment boundary. */
-function compileRule(rule: AccessRule): CompiledRule {
+function compileRule(rule: PathRule): CompiledRule {
   const path = rule.path;
   return {
     exact: path === undefined || path.endsWith('/') ? undefined : path,
@@ -39,7 +39,7 @@ function compileRule(rule: AccessRule): CompiledRule {
   };
 }
 
-export function compileAccessRules(rules: readonly AccessRule[]): AccessRules {
+export function compilePathRules(rules: readonly PathRule[]): AccessRules {
   const compiled = rules.map(compileRule);
   return {
     match(method, path) {

@@ -5,7 +5,7 @@ import type { ConfigProblem } from '../errors.js';
 import { packageFilePath } from './package-file.js';
 
 /** What the JSON Schema says about a parsed configuration file. */
-export interface SchemaCheck {
+export interface SchemaValidation {
   /** Every schema violation, with key paths such as `apps[1].upstream`. */
   readonly problems: readonly ConfigProblem[];
   /**
@@ -23,7 +23,7 @@ const ANNOTATION_KEYWORDS = ['errorMessage', 'patternErrorMessage', 'allowCommen
 
 let validatorPromise: Promise<ValidateFunction> | undefined;
 
-export async function checkSchema(data: unknown): Promise<SchemaCheck> {
+export async function validateSchema(data: unknown): Promise<SchemaValidation> {
   validatorPromise ??= compileValidator();
   const validate = await validatorPromise;
   const problems = validate(data) ? [] : (validate.errors ?? []).flatMap((error) => toProblems(error, data));
