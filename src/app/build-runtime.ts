@@ -35,6 +35,7 @@ import {
   serializeLoginBindingClear,
   type LoginBindingCookieShape,
 } from '../policy/login-binding-cookie.js';
+import { budgetKey } from '../policy/address-matcher.js';
 import { createReturnUrlPolicy } from '../policy/return-url.js';
 import { createRouter } from '../policy/route.js';
 import { createClientAddressResolver } from '../proxy/client-address.js';
@@ -126,6 +127,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     maxInFlight: UNKNOWN_TOKEN_CONNECTIONS,
     maxWaiting: UNKNOWN_TOKEN_WAITING,
     maxWaitMs: config.crowd.timeoutMs,
+    clientKey: budgetKey,
     onRefused: (refusal) => {
       metrics?.crowdValidationRefused(refusal.limit);
       if (refusal.warn) logValidationRefused(logger, config.crowd, refusal);

@@ -9,7 +9,6 @@
  * What the budget refuses is never queued behind everyone: the caller answers it like an invalid token.
  */
 import { LRUCache } from 'lru-cache';
-import { budgetKey } from '../policy/address-matcher.js';
 import { CROWD_CONNECTIONS } from './crowd-connection.js';
 
 /** Crowd connections that tokens not valid recently may use at once: half; the rest stays for everyone else. */
@@ -40,6 +39,8 @@ export interface ValidationBudgetOptions {
   readonly maxWaiting: number;
   /** A validation that waited this long for its turn is refused instead. */
   readonly maxWaitMs: number;
+  /** The client a budget belongs to, from its address (policy/address-matcher.ts's budgetKey: an IPv6 address by its /64). */
+  readonly clientKey: (clientIp: string) => string;
   readonly now?: () => number;
   /** Told about every refusal. */
   readonly onRefused?: (refusal: ValidationRefusal) => void;
@@ -86,7 +87,7 @@ const MAX_WARNINGS_PER_INTERVAL = 20;
 const MAX_WARNED_CLIENTS = 1_000;
 
 export function createValidationBudget(options: ValidationBudgetOptions): ValidationBudget {
-  const { maxInFlightPerClient, perClientPerSecond, maxInFlight, maxWaiting, maxWaitMs, onRefused } = options;
+  const { maxInFlightPerClient, perClientPerSecond, maxInFlight, maxWaiting, maxWaitMs, clientKey, onRefused } = options;
   const now = options.now ?? Date.now;
   const clients = new Map<string, ClientState>();
   const waiting: Waiter[] = [];
@@ -170,7 +171,7 @@ export function createValidationBudget(options: ValidationBudgetOptions): Valida
   return {
     admit(clientIp) {
       const nowMs = now();
-      const key = budgetKey(clientIp);
+      const key = clientKey(clientIp);
       let client = clients.get(key);
       if (client === undefined) {
         if (clients.size >= MAX_TRACKED_CLIENTS) prune(nowMs);

@@ -11,6 +11,7 @@ function setup(overrides: Partial<ValidationBudgetOptions> = {}) {
     maxInFlight: 3,
     maxWaiting: 2,
     maxWaitMs: 1_000,
+    clientKey: budgetKey,
     now: () => clock.ms,
     onRefused: (refusal) => refusals.push(refusal),
     ...overrides,
