@@ -52,7 +52,7 @@ export interface RequestHead {
 }
 
 /** What the flow learnt about the Crowd session. */
-export interface SessionFacts {
+export interface SessionLookup {
   readonly cookie: CrowdCookieConfig | undefined;
   readonly authenticated: Authenticated | undefined;
   readonly state: SessionState;
@@ -60,7 +60,7 @@ export interface SessionFacts {
 
 export interface ForwardDecision {
   readonly match: PathMatch;
-  readonly session: SessionFacts;
+  readonly session: SessionLookup;
   readonly decision: Decision;
 }
 
@@ -83,14 +83,14 @@ interface Classified {
   readonly hasCredentials: boolean;
 }
 
-const NO_SESSION: SessionFacts = Object.freeze({ cookie: undefined, authenticated: undefined, state: 'none' });
+const NO_SESSION: SessionLookup = Object.freeze({ cookie: undefined, authenticated: undefined, state: 'none' });
 
 export function createForwardRequestFlow(deps: ForwardRequestDeps) {
   /**
    * When cached answers settle the session (cookie configuration, token validation, session record), the facts
    * come back at once, without a promise; otherwise from `sessionFromCrowd`.
    */
-  function sessionFacts(req: RequestHead, ctx: ForwardRequestContext, site: ForwardRequestSite): SessionFacts | Promise<SessionFacts> {
+  function sessionFacts(req: RequestHead, ctx: ForwardRequestContext, site: ForwardRequestSite): SessionLookup | Promise<SessionLookup> {
     const cookie = deps.cachedCookieConfig();
     // apps[].access asks the store and Crowd's groups, apps[].crowdApplication its own cache: not settled here.
     if (cookie === undefined || site.app.access !== undefined || site.checkAsApp !== undefined) return sessionFromCrowd(req, ctx, site);
@@ -102,7 +102,7 @@ export function createForwardRequestFlow(deps: ForwardRequestDeps) {
     return { cookie, authenticated: known, state: 'valid' };
   }
 
-  async function sessionFromCrowd(req: RequestHead, ctx: ForwardRequestContext, site: ForwardRequestSite): Promise<SessionFacts> {
+  async function sessionFromCrowd(req: RequestHead, ctx: ForwardRequestContext, site: ForwardRequestSite): Promise<SessionLookup> {
     const cookie = await deps.cookieConfig();
     const candidates = findCookieValues(req.headers.cookie, cookie.name);
     const authenticated = await deps.authenticator.authenticate(candidates, ctx.clientIp);
@@ -132,13 +132,13 @@ export function createForwardRequestFlow(deps: ForwardRequestDeps) {
     return { match, mayNavigate, emergencyAllowed, hasCredentials };
   }
 
-  async function decideLater(req: RequestHead, policy: AppPolicy, classified: Classified, pending: SessionFacts | Promise<SessionFacts>): Promise<ForwardDecision> {
+  async function decideLater(req: RequestHead, policy: AppPolicy, classified: Classified, pending: SessionLookup | Promise<SessionLookup>): Promise<ForwardDecision> {
     const session = await pending;
     const hasCrowdCookie = classified.match.kind === 'logout' && (await crowdCookies(req)).length > 0;
     return conclude(req, policy, classified, session, hasCrowdCookie);
   }
 
-  function conclude(req: RequestHead, policy: AppPolicy, classified: Classified, session: SessionFacts, hasCrowdCookie: boolean): ForwardDecision {
+  function conclude(req: RequestHead, policy: AppPolicy, classified: Classified, session: SessionLookup, hasCrowdCookie: boolean): ForwardDecision {
     const { match } = classified;
     // Whether this is a browser's navigation only matters without a valid session (redirect or refuse): a signed-in
     // user's request skips reading the headers that tell.
