@@ -5,7 +5,8 @@
  * turns with the other rows of the group, default 8), BENCH_WARMUP_SECONDS (default 1),
  * BENCH_ROWS (comma-separated row ids, e.g. `small/http-proxy,small/sso-hit`; default all), BENCH_MEMORY_TOKENS
  * (default 1000000; 0 skips), BENCH_LOGINS (default 200; 0 skips), BENCH_CROWD_LATENCY_MS (default 5), BENCH_PIN (default
- * 1: the proxy under test on a CPU of its own, see cpu-plan.ts; 0: unpinned).
+ * 1: the proxy under test on a CPU of its own, see cpu-plan.ts; 0: unpinned), BENCH_PROXY_CPU_PROF (a directory: the
+ * single-process crowd-sso-proxy writes a V8 CPU profile there when the run ends, for reading where its CPU goes).
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,6 +33,7 @@ const report = await runBench({
   logins: numberFromEnv('BENCH_LOGINS', 200),
   crowdLatencyMs: numberFromEnv('BENCH_CROWD_LATENCY_MS', 5),
   cpus: cpuPlan(process.env['BENCH_PIN'] !== '0'),
+  proxyCpuProfileDir: process.env['BENCH_PROXY_CPU_PROF'] || undefined,
   progress: (line) => process.stderr.write(`bench: ${line}\n`),
 });
 const markdown = renderReport(report);

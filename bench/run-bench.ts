@@ -95,12 +95,14 @@ export interface BenchOptions {
   readonly signedInUsers?: number;
   /** Which CPUs run what (see cpu-plan.ts); undefined = unpinned. Pins this process to `load` for good. */
   readonly cpus?: CpuPlan | undefined;
+  /** Where the single-process crowd-sso-proxy writes a V8 CPU profile (`--cpu-prof`) when it exits; undefined = none. */
+  readonly proxyCpuProfileDir?: string | undefined;
   readonly progress: (line: string) => void;
 }
 
 export interface BenchReport {
   readonly machine: string;
-  readonly options: Omit<BenchOptions, 'progress' | 'rows' | 'signedInUsers' | 'rounds' | 'cpus'> & { readonly rounds: number };
+  readonly options: Omit<BenchOptions, 'progress' | 'rows' | 'signedInUsers' | 'rounds' | 'cpus' | 'proxyCpuProfileDir'> & { readonly rounds: number };
   readonly cpus: CpuPlan | undefined;
   readonly connections: Readonly<Record<RowGroup, number>>;
   readonly cacheTtlSeconds: number;
@@ -279,7 +281,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const [bare, nginx, sso, workers, apache] = await Promise.all([
       needs('http-proxy') ? start(startBenchProcess({ role: 'bare-http-proxy', upstreamPort: upstream.port }, { cpuList: cpus?.proxy })) : undefined,
       nginxBinary === undefined || !needs('nginx') ? undefined : start(startNginxProxy(nginxBinary, upstream.port, cpus?.proxy)),
-      crowd === undefined ? undefined : start(startBenchProcess({ role: 'sso-proxy', configPath: configFile('proxy.config.json', { port: 0 }) }, { cpuList: cpus?.proxy })),
+      crowd === undefined
+        ? undefined
+        : start(
+            startBenchProcess(
+              { role: 'sso-proxy', configPath: configFile('proxy.config.json', { port: 0 }) },
+              { cpuList: cpus?.proxy, execArgv: options.proxyCpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.proxyCpuProfileDir] },
+            ),
+          ),
       workersPort === undefined ? undefined : start(startCliProxy(configFile('proxy-workers.config.json', { port: workersPort, workers: WORKERS }), workersPort, cpus?.all)),
       // A row that cannot sign in through mellon is skipped with the reason, not the whole run.
       apacheInstall === undefined
