@@ -7,6 +7,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { CrowdConfig } from '../config/runtime-config.js';
 import { CrowdRejectedError, CrowdUnavailableError, type SsoProxyError } from '../errors.js';
+import { exchange, type CrowdAnswer } from './crowd-exchange.js';
 import { isJsonObject, stringField } from './crowd-replies.js';
 
 /** How one Crowd call ended: `ok` is any answer Crowd gives in normal operation (a 404 for an unknown user too). */
@@ -157,19 +158,15 @@ export function createCrowdConnection(config: CrowdConfig, onCall: ((report: Cro
     sending -= 1;
   };
 
+  /** Request headers as undici takes them, built once: with a body, and without. */
+  const headersWithBody = ['authorization', authorization, 'accept', 'application/json', 'content-type', 'application/json'];
+  const headersWithoutBody = headersWithBody.slice(0, 4);
+
   const call = async (options: CallOptions): Promise<Reply> => {
     const startedMs = performance.now();
     const secrets = options.secrets ?? [];
-    const headers: Record<string, string> = { authorization, accept: 'application/json' };
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.body);
-    }
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const search = options.query === undefined ? '' : `?${new URLSearchParams(options.query).toString()}`;
-    let status: number;
-    let contentType: string;
-    let text: string;
     const turn = connectionTurn(options.label);
     if (turn !== undefined) {
       try {
@@ -179,19 +176,13 @@ export function createCrowdConnection(config: CrowdConfig, onCall: ((report: Cro
         throw error;
       }
     }
+    let answer: CrowdAnswer;
     try {
-      const response = await pool.request({
-        origin: base.origin,
-        path: basePath + options.resource + search,
-        method: options.method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(config.timeoutMs),
-      });
-      status = response.statusCode;
-      const header = response.headers['content-type'];
-      contentType = (Array.isArray(header) ? header.join(',') : header ?? '').toLowerCase();
-      text = await response.body.text();
+      answer = await exchange(
+        pool,
+        { path: basePath + options.resource + search, method: options.method, headers: body === undefined ? headersWithoutBody : headersWithBody, body },
+        config.timeoutMs,
+      );
     } catch (error) {
       const failure = unreachable(options.label, error);
       report(options.label, startedMs, transportOutcome(failure));
@@ -199,6 +190,7 @@ export function createCrowdConnection(config: CrowdConfig, onCall: ((report: Cro
     } finally {
       connectionDone();
     }
+    const { status, contentType, text } = answer;
     let json: unknown;
     if (contentType.includes('json') && text.trim() !== '') {
       try {

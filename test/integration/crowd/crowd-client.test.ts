@@ -177,6 +177,40 @@ t.test('a hanging Crowd gives CrowdUnavailableError within timeoutMs', async (t)
   t.equal(fake.countCalls('POST', '/session/'), 1, 'the request reached Crowd');
 });
 
+t.test('a Crowd that drips its answer gives CrowdUnavailableError once timeoutMs has passed, not when the body ends', async (t) => {
+  // Each byte comes well within the 300 ms between chunks that undici's own body timeout allows; the whole takes 3 s.
+  const body = JSON.stringify({ token: 'Tok', user: { name: 'alice' } }).padEnd(30, ' ');
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (res.destroyed || sent === body.length) {
+        clearInterval(drip);
+        res.end();
+        return;
+      }
+      res.write(body[sent++]);
+    }, 100);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const client = createCrowdClient(crowdConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}/crowd`, { timeoutMs: 300 }));
+  t.teardown(() => client.close());
+  const error = await client.validateSession('SomeToken', FACTORS).catch((e: unknown) => e);
+  t.type(error, CrowdUnavailableError);
+  t.equal((error as SsoProxyError).detail, 'timeout');
+  t.match((error as Error).message, /crowd\.timeoutMs \(300 ms\)/);
+});
+
+t.test('a byte order mark before the JSON is not part of it', async (t) => {
+  const body = `\uFEFF${JSON.stringify({ token: 'Tok', user: { name: 'alice' } })}`;
+  const client = scriptedClient(t, await startScriptedCrowd(t, 200, 'application/json', body));
+  t.same(await client.validateSession('Tok', FACTORS), { token: 'Tok', username: 'alice', createdAtMs: undefined, expiresAtMs: undefined });
+});
+
 t.test('Crowd down (nothing listening) gives CrowdUnavailableError', async (t) => {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
