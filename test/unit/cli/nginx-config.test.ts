@@ -108,8 +108,13 @@ t.test('the auth cache: allowing answers only, keyed on what the decision depend
   t.same(auth.filter((line) => line.startsWith('proxy_cache_valid')), ['proxy_cache_valid 200 5s;'], 'only 200, 5 seconds by default');
   t.ok(auth.some((line) => /^proxy_ignore_headers .*Cache-Control.*Expires/.test(line)), 'the answer\'s Cache-Control cannot make a 401 or 403 cacheable');
 
+  const byDefault = renderNginxConfig(config, { ssoUpstream: 'http://127.0.0.1:8080' });
+  t.match(byDefault, /^proxy_cache_path \/run\/crowd-sso-proxy-auth levels=1:2 keys_zone=crowd_sso_auth:10m max_size=64m inactive=60s use_temp_path=off;$/m, 'in /run (a tmpfs on systemd hosts), expired files gone after a minute');
+  t.match(block(byDefault, 'upstream crowd_sso_proxy'), /keepalive 64;/, 'idle connections to the proxy for a burst of questions');
   const thirty = directives(renderNginxConfig(config, { ssoUpstream: 'http://127.0.0.1:8080', authCacheSeconds: 30 }));
   t.ok(thirty.includes('proxy_cache_valid 200 30s;'));
+  const hour = renderNginxConfig(config, { ssoUpstream: 'http://127.0.0.1:8080', authCacheSeconds: 3600 });
+  t.match(hour, / inactive=3600s /, 'a longer-lived answer is kept as long as it is valid');
   const none = renderNginxConfig(config, { ssoUpstream: 'http://127.0.0.1:8080', authCacheSeconds: 0 });
   t.notMatch(none, /proxy_cache/, '0 turns the cache off');
 });
