@@ -6,8 +6,13 @@
  *
  * The configuration is the minimum the forward-auth contract needs, written like the `nginx` reference row
  * (nginx-proxy.ts: one worker, upstream keep-alive, streamed responses), so that the two rows differ only by the
- * authentication subrequest. The proxy must list 127.0.0.1 in `trustedProxies`, else it answers 403.
+ * authentication subrequest. The auth cache and the connections to the proxy are as `crowd-sso-proxy nginx-config`
+ * writes them (the same cache key, the cache on a tmpfs, 64 idle connections). The proxy must list 127.0.0.1 in
+ * `trustedProxies`, else it answers 403.
  */
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AUTH_CACHE_KEY } from '../src/cli/nginx-config.js';
 import { nginxConfigHead, startNginx, type NginxProxy } from './nginx-proxy.js';
 
 export interface ForwardAuthPorts {
@@ -21,16 +26,22 @@ export interface ForwardAuthPorts {
 export const AUTH_CACHE_SECONDS = 5;
 const AUTH_PATH = '/_sso/auth';
 
-function forwardAuthConfig(dir: string, port: number, ports: ForwardAuthPorts): string {
+/**
+ * A tmpfs, as `crowd-sso-proxy nginx-config` puts the auth cache in /run (a tmpfs on systemd hosts, not in every
+ * container): on disk, storing each new answer costs nginx about twice the CPU of the question.
+ */
+const TMPFS = '/dev/shm';
+
+function forwardAuthConfig(dir: string, cacheDir: string, port: number, ports: ForwardAuthPorts): string {
   return `${nginxConfigHead(dir)}
-  proxy_cache_path ${dir}/auth-cache levels=1:2 keys_zone=sso_auth:10m max_size=64m inactive=10m use_temp_path=off;
+  proxy_cache_path ${cacheDir}/auth-cache levels=1:2 keys_zone=sso_auth:10m max_size=64m inactive=60s use_temp_path=off;
   upstream app {
     server 127.0.0.1:${ports.upstreamPort};
     keepalive 64;
   }
   upstream sso {
     server 127.0.0.1:${ports.ssoPort};
-    keepalive 16;
+    keepalive 64;
   }
   server {
     listen 127.0.0.1:${port};
@@ -48,7 +59,7 @@ function forwardAuthConfig(dir: string, port: number, ports: ForwardAuthPorts): 
       proxy_set_header X-Forwarded-For $remote_addr;
       # Allowing answers only; the proxy's no-store must not keep them out of the cache.
       proxy_cache sso_auth;
-      proxy_cache_key "$request_method|$host|$request_uri|$http_cookie|$http_authorization";
+      proxy_cache_key "${AUTH_CACHE_KEY}";
       proxy_cache_valid 200 ${AUTH_CACHE_SECONDS}s;
       proxy_ignore_headers Cache-Control Expires Set-Cookie;
     }
@@ -70,6 +81,24 @@ function forwardAuthConfig(dir: string, port: number, ports: ForwardAuthPorts): 
 }
 
 /** `cpuList`: the CPUs nginx runs on; undefined = wherever the system puts it. */
-export function startNginxForwardAuth(binary: string, ports: ForwardAuthPorts, cpuList: string | undefined): Promise<NginxProxy> {
-  return startNginx(binary, (dir, port) => forwardAuthConfig(dir, port, ports), cpuList);
+export async function startNginxForwardAuth(binary: string, ports: ForwardAuthPorts, cpuList: string | undefined): Promise<NginxProxy> {
+  const cacheDir = existsSync(TMPFS) ? mkdtempSync(join(TMPFS, 'crowd-sso-proxy-bench-auth-')) : undefined;
+  const removeCache = (): void => {
+    if (cacheDir !== undefined) rmSync(cacheDir, { recursive: true, force: true });
+  };
+  // nginx's worker (nobody, when started as root) reaches the cache folder its master creates in here.
+  if (cacheDir !== undefined) chmodSync(cacheDir, 0o755);
+  try {
+    const nginx = await startNginx(binary, (dir, port) => forwardAuthConfig(dir, cacheDir ?? dir, port, ports), cpuList);
+    return {
+      ...nginx,
+      async close() {
+        await nginx.close();
+        removeCache();
+      },
+    };
+  } catch (error) {
+    removeCache();
+    throw error;
+  }
 }
