@@ -25,8 +25,13 @@ interface Invocation {
   readonly logLevel: string | undefined;
   readonly logFormat: string | undefined;
   readonly watch: boolean;
-  /** nginx-config: --sso-upstream, --listen, --auth-cache-seconds; traefik-config and caddy-config: --sso-upstream. */
-  readonly nginx: { readonly ssoUpstream: string; readonly listen: string | undefined; readonly authCacheSeconds: number | undefined };
+  /** nginx-config: --sso-upstream, --listen, --auth-cache-seconds, --auth-cache-path; traefik-config and caddy-config: --sso-upstream. */
+  readonly nginx: {
+    readonly ssoUpstream: string;
+    readonly listen: string | undefined;
+    readonly authCacheSeconds: number | undefined;
+    readonly authCachePath: string | undefined;
+  };
 }
 
 const NAME = 'crowd-sso-proxy';
@@ -108,7 +113,8 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
         y
           .option('sso-upstream', { type: 'string', demandOption: true, describe: 'Where nginx reaches this proxy, e.g. http://127.0.0.1:8080' })
           .option('listen', { type: 'string', describe: 'listen parameters of the server blocks (default 80)' })
-          .option('auth-cache-seconds', { type: 'number', describe: 'How long nginx reuses an allowing answer (default 5; 0 = no cache)' }),
+          .option('auth-cache-seconds', { type: 'number', describe: 'How long nginx reuses an allowing answer (default 5; 0 = no cache)' })
+          .option('auth-cache-path', { type: 'string', describe: 'Where nginx keeps its auth cache (default /run/crowd-sso-proxy-auth; a tmpfs is best)' }),
       () => {
         command = 'nginx-config';
       },
@@ -171,6 +177,7 @@ async function parseArguments(argv: readonly string[], io: CliIo): Promise<Invoc
       ssoUpstream: String(outcome.args['sso-upstream'] ?? ''),
       listen: typeof outcome.args.listen === 'string' ? outcome.args.listen : undefined,
       authCacheSeconds: typeof outcome.args['auth-cache-seconds'] === 'number' ? outcome.args['auth-cache-seconds'] : undefined,
+      authCachePath: typeof outcome.args['auth-cache-path'] === 'string' ? outcome.args['auth-cache-path'] : undefined,
     },
   };
 }

@@ -167,6 +167,10 @@ t.test('nginx-config prints the nginx include for the apps; --sso-upstream is re
   t.match(stdout, /\n\s+server 127\.0\.0\.1:9000;\n/);
   t.match(stdout, /\n\s+auth_request \/_sso\/auth;\n/);
   t.match(stdout, /\n\s+proxy_cache_valid 200 10s;\n/);
+  t.match(stdout, /proxy_cache_path \/run\/crowd-sso-proxy-auth /, 'the cache on /run by default');
+  const elsewhere = await run(['nginx-config', '-c', file, '--sso-upstream', 'http://127.0.0.1:9000', '--auth-cache-path', '/dev/shm/sso-auth']);
+  t.equal(elsewhere.code, 0, elsewhere.stderr);
+  t.match(elsewhere.stdout, /proxy_cache_path \/dev\/shm\/sso-auth /, '--auth-cache-path');
 
   const missing = await run(['nginx-config', '-c', file]);
   t.equal(missing.code, 2);
