@@ -395,7 +395,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     /** Primes the cache (cache-hit rows) and warms the row up; nothing of this is measured. */
     async function prepareRow(row: RowSpec, port: number): Promise<RowRun> {
-      const rotation = row.target === 'sso-miss' ? roundRobin(missTokens) : row.target === 'sso-burst' ? roundRobin(burstTokens, BURST_REPEAT) : hits;
+      // One connection is one browser, so one user: the 1-connection rows send one signed-in user's cookie (with 1,000
+      // users on one connection, nginx's per-cookie auth cache would make every row's tail the product's misses).
+      const oneUser = roundRobin(hitTokens.slice(0, 1));
+      const rotation =
+        row.target === 'sso-miss' ? roundRobin(missTokens) : row.target === 'sso-burst' ? roundRobin(burstTokens, BURST_REPEAT) : row.group === 'latency' ? oneUser : hits;
       const connections = row.target === 'sso-burst' ? BURST_REPEAT * 4 : CONNECTIONS[row.group];
       const isSso = row.target.startsWith('sso-') || row.target === 'nginx-forward-auth';
       const mellonCookie = typeof apache === 'object' && row.target === 'apache-mellon' ? `; ${apache.sessionCookie}` : '';
