@@ -112,7 +112,10 @@ function forwardAuthTargets(report: BenchReport, find: (group: RowGroup, target:
     const base = find(group, other);
     if (forwardAuth === undefined || base === undefined) return;
     const ratio = throughputRatio(forwardAuth, base);
-    lines.push(`- ${GROUP_TITLES[group](report.connections[group])}: nginx + crowd-sso-proxy forward-auth ${ratio.toFixed(2)}× ${title} req/s (target ≥ ${target}×): ${verdict(ratio >= target)}`);
+    // Where the load generator's CPU, not the server's, is the limit, req/s cannot tell the servers apart: CPU per request can.
+    const cpu = forwardAuth.proxyCpuUs !== undefined && base.proxyCpuUs !== undefined && forwardAuth.proxyCpuUs > 0 ? base.proxyCpuUs / forwardAuth.proxyCpuUs : undefined;
+    const cpuText = cpu === undefined ? '' : ` (CPU per request: ${title} ${cpu.toFixed(2)}× forward-auth's)`;
+    lines.push(`- ${GROUP_TITLES[group](report.connections[group])}: nginx + crowd-sso-proxy forward-auth ${ratio.toFixed(2)}× ${title} req/s (target ≥ ${target}×): ${verdict(ratio >= target)}${cpuText}`);
   };
   for (const group of ['small', 'download'] as const) ratioLine(group, 'apache-mellon', 'Apache httpd + mod_auth_mellon', TARGET_FORWARD_AUTH_OVER_MELLON);
   for (const group of ['small', 'download', 'latency'] as const) ratioLine(group, 'nginx', 'nginx alone', TARGET_FORWARD_AUTH_OVER_NGINX);
