@@ -56,6 +56,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 4_000;
 const MAX_CROWD_MESSAGE_CHARS = 300;
 
 function redact(text: string, secrets: readonly string[]): string {
+  if (text === '') return text;
   let result = text;
   for (const secret of secrets) if (secret !== '') result = result.split(secret).join('[redacted]');
   return result.length > MAX_CROWD_MESSAGE_CHARS ? `${result.slice(0, MAX_CROWD_MESSAGE_CHARS)}…` : result;
