@@ -217,7 +217,7 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
     };
   };
 
-  const authenticator = createAuthenticator({ tokens: tokenValidator, validationFactors, factorsCacheKey });
+  const authenticator = createAuthenticator({ tokenValidator, validationFactors, factorsCacheKey });
   const bindingShape = (host: string): LoginBindingCookieShape => loginBindingCookieShape(config.publicScheme, host, config.pathPrefix, config.saml.loginTimeoutMs);
   const loginStartBudget = createLoginStartBudget({
     perMinute: config.saml.maxLoginStartsPerClientPerMinute,

@@ -1,7 +1,7 @@
 import type { CrowdSession, FactorSet, TokenValidatorPort } from './ports.js';
 
 export interface AuthenticatorDeps {
-  readonly tokens: TokenValidatorPort;
+  readonly tokenValidator: TokenValidatorPort;
   readonly validationFactors: (clientIp: string) => FactorSet;
   /** `validationFactors(clientIp).cacheKey` without building the factors (the cache-hit path needs the key only). */
   readonly factorsCacheKey: (clientIp: string) => string;
@@ -31,12 +31,12 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       let uncached = 0;
       for (let i = 0; i < count; i++) {
         const token = candidates[i] as string;
-        const known = deps.tokens.cached(token, cacheKey);
+        const known = deps.tokenValidator.cached(token, cacheKey);
         if (known === null) continue;
         if (known !== undefined) return { token, session: known };
         if (uncached === MAX_UNCACHED_CANDIDATES) return undefined;
         uncached += 1;
-        const session = await deps.tokens.validate(token, factors, cacheKey, clientIp);
+        const session = await deps.tokenValidator.validate(token, factors, cacheKey, clientIp);
         if (session !== null) return { token, session };
       }
       return undefined;
@@ -52,7 +52,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       const count = Math.min(candidates.length, MAX_CANDIDATES);
       for (let i = 0; i < count; i++) {
         const token = candidates[i] as string;
-        const session = deps.tokens.cached(token, cacheKey);
+        const session = deps.tokenValidator.cached(token, cacheKey);
         if (session === undefined) return undefined;
         if (session !== null) return { token, session };
       }

@@ -11,7 +11,7 @@ function setup() {
   const tokens = new FakeTokens();
   const factorCalls: string[] = [];
   const authenticator = createAuthenticator({
-    tokens,
+    tokenValidator: tokens,
     validationFactors: (clientIp): FactorSet => {
       factorCalls.push(clientIp);
       return { factors: [{ name: 'remote_address', value: clientIp }], cacheKey: `key:${clientIp}` };

@@ -58,7 +58,7 @@ function setup(options: SetupOptions = {}) {
   // Like the Crowd adapter: the configuration is cached once Crowd has been asked.
   let cookieCached = options.cookieCached ?? true;
   const authenticator = createAuthenticator({
-    tokens,
+    tokenValidator: tokens,
     validationFactors: (clientIp) => ({ factors: [{ name: 'remote_address', value: clientIp }], cacheKey: `key:${clientIp}` }),
     factorsCacheKey: (clientIp) => `key:${clientIp}`,
   });
