@@ -14,7 +14,7 @@ import type { SamlConfig } from '../config/runtime-config.js';
 import { ConfigError, SamlMalformedError } from '../errors.js';
 import { decodeSamlResponse } from './decode-saml-response.js';
 import { loadIdpMetadata, type IdpMetadata } from './idp-metadata.js';
-import { buildLoginRedirectUrl, type LoginRequestOptions } from './login-request.js';
+import { buildLoginRedirectUrl, type LoginRequestOptions, type LoginRequestSettings } from './login-request.js';
 import { mapNodeSamlError } from './node-saml-error.js';
 import { checkResponseEnvelope } from './response-envelope.js';
 import { checkSignaturePresence, requiresAssertionSignature, requiresResponseSignature } from './signature-requirement.js';
@@ -78,6 +78,7 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
     throw error;
   }
   const idpCertPems = idp.signingCerts.map((cert) => cert.pem);
+  const loginRequestSettings: LoginRequestSettings = { spEntityId: config.spEntityId, ssoUrl: idp.ssoUrl, nameIdFormat: config.nameIdFormat, signingKey, forceAuthn: config.forceAuthn };
   const singleLogout = createSingleLogout({
     spEntityId: config.spEntityId,
     idp,
@@ -141,12 +142,7 @@ export async function createServiceProvider(config: SamlConfig, deps: ServicePro
       sloUrl: idp.sloUrl,
       signingCerts: idp.signingCerts.map(({ subject, notAfter, fingerprintSha256 }) => ({ subject, notAfter, fingerprintSha256 })),
     }),
-    createLoginRequest: async (options) => ({
-      redirectUrl: await buildLoginRedirectUrl(
-        { spEntityId: config.spEntityId, ssoUrl: idp.ssoUrl, nameIdFormat: config.nameIdFormat, idpCertPems, signingKey, forceAuthn: config.forceAuthn },
-        options,
-      ),
-    }),
+    createLoginRequest: async (options) => ({ redirectUrl: buildLoginRedirectUrl(loginRequestSettings, options, new Date(now())) }),
     validateResponse,
     createLogoutRequest: async (options) => singleLogout.createLogoutRequest(options),
     createLogoutResponse: async (options) => singleLogout.createLogoutResponse(options),

@@ -1,8 +1,12 @@
 /** AuthnRequest (HTTP-Redirect binding): content, request ID, ForceAuthn, and the query signature. */
 import { verify } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import { SAML } from '@node-saml/node-saml';
+import type { Element } from '@xmldom/xmldom';
 import t from 'tap';
 import { ConfigError } from '../../../src/errors.js';
+import { authnRequestXml, type LoginRequestOptions, type LoginRequestSettings } from '../../../src/saml/login-request.js';
+import { parseStrictXml, rootElement } from '../../../src/saml/strict-xml.js';
 import { parseAuthnRequest } from '../../../examples/demo/saml-response.js';
 import { ACS_URL, SP_ENTITY_ID, SSO_URL, attackerKeys, createTestSp, newSamlId, spKeys } from '../../support/saml-test-kit.js';
 
@@ -22,6 +26,68 @@ function verifiesWith(url: string, certPem: string): boolean {
     .join('&');
   return verify('sha256', Buffer.from(signedPart), certPem, Buffer.from(decodeURIComponent(raw.get('Signature') ?? ''), 'base64'));
 }
+
+/** An element as namespace URI, local name, attributes (without namespace declarations, sorted) and children. */
+function canonical(element: Element): unknown {
+  const attributes = Array.from(element.attributes)
+    .filter((attr) => attr.name !== 'xmlns' && attr.prefix !== 'xmlns')
+    .map((attr) => `${attr.namespaceURI ?? ''} ${attr.localName}=${attr.value}`)
+    .sort();
+  const children = Array.from(element.childNodes).map((node) => (node.nodeType === node.ELEMENT_NODE ? canonical(node as Element) : node.nodeValue));
+  return { name: `${element.namespaceURI ?? ''} ${element.localName}`, attributes, children };
+}
+
+/** Parsed as the proxy parses IdP messages: any XML error throws. */
+function parsed(xml: string): Element {
+  return rootElement(parseStrictXml(xml, (_problem, message) => new Error(`${message}: ${xml}`)));
+}
+
+/** The AuthnRequest XML node-saml writes for the same settings (its own DEFLATE skipped). */
+async function nodeSamlXml(settings: LoginRequestSettings, options: LoginRequestOptions): Promise<string> {
+  const saml = new SAML({
+    callbackUrl: options.acsUrl,
+    issuer: settings.spEntityId,
+    entryPoint: settings.ssoUrl,
+    idpCert: [spKeys.certPem],
+    identifierFormat: settings.nameIdFormat,
+    generateUniqueId: () => options.requestId,
+    forceAuthn: settings.forceAuthn || options.forceAuthn === true,
+    skipRequestCompression: true,
+    ...(options.authnContext === undefined
+      ? { disableRequestedAuthnContext: true }
+      : { authnContext: [...options.authnContext.classRefs], racComparison: options.authnContext.comparison }),
+  });
+  const { SAMLRequest } = await saml.getAuthorizeMessageAsync('', undefined, {});
+  return Buffer.from(String(SAMLRequest), 'base64').toString('utf8');
+}
+
+t.test('the AuthnRequest XML is the one node-saml writes for the same settings, values with markup characters escaped', async (t) => {
+  const plain: LoginRequestSettings = { spEntityId: SP_ENTITY_ID, ssoUrl: SSO_URL, nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified', signingKey: undefined, forceAuthn: false };
+  const awkward: LoginRequestSettings = {
+    spEntityId: `https://sso.example.test/saml?a=1&b=<"x'y">`,
+    ssoUrl: 'https://idp.example.test/sso?tenant=a&b=c',
+    nameIdFormat: 'urn:example:format&<>"\'',
+    signingKey: undefined,
+    forceAuthn: true,
+  };
+  const cases: [string, LoginRequestSettings, Partial<LoginRequestOptions>][] = [
+    ['plain', plain, {}],
+    ['forceAuthn asked by the login', plain, { forceAuthn: true }],
+    ['saml.forceAuthn', { ...plain, forceAuthn: true }, {}],
+    ['one exact class', plain, { authnContext: { classRefs: ['urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'], comparison: 'exact' } }],
+    ['two minimum classes', plain, { authnContext: { classRefs: ['urn:example:mfa', 'urn:example:a&b<c>'], comparison: 'minimum' } }],
+    ['markup in every value', awkward, { acsUrl: 'https://jira.example.test/_sso/saml/acs?x=1&y="2"', authnContext: { classRefs: [`<&'">`], comparison: 'exact' } }],
+  ];
+  const issueInstant = new Date('2026-01-02T03:04:05.678Z');
+  for (const [name, settings, extra] of cases) {
+    const options: LoginRequestOptions = { acsUrl: ACS_URL, requestId: newSamlId(), relayState: 's', ...extra };
+    const ours = parsed(authnRequestXml(settings, options, issueInstant));
+    const theirs = parsed(await nodeSamlXml(settings, options));
+    t.equal(ours.getAttribute('IssueInstant'), issueInstant.toISOString(), `${name}: IssueInstant`);
+    theirs.setAttribute('IssueInstant', issueInstant.toISOString());
+    t.same(canonical(ours), canonical(theirs), name);
+  }
+});
 
 t.test('the AuthnRequest carries exactly the given ID, the ACS URL, the SP entity ID and the NameIDPolicy format', async (t) => {
   const sp = await createTestSp({ nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' });
