@@ -74,6 +74,10 @@ function forwardAuthConfig(dir: string, cacheDir: string, port: number, ports: F
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_buffering off;
+      # As nginx-config writes it: unbuffered responses are read in pieces of this size.
+      proxy_buffer_size 16k;
+      proxy_buffers 8 16k;
+      proxy_busy_buffers_size 32k;
     }
   }
 }

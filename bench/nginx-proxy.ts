@@ -70,6 +70,10 @@ function nginxConfig(dir: string, port: number, upstreamPort: number): string {
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_buffering off;
+      # As nginx-config writes it: unbuffered responses are read in pieces of this size.
+      proxy_buffer_size 16k;
+      proxy_buffers 8 16k;
+      proxy_busy_buffers_size 32k;
     }
   }
 }
