@@ -65,7 +65,7 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
           ? {}
           : { isEmergencyNetwork: compileAddressMatcher(app.emergencyAccess.allowFrom, `apps[${index}].emergencyAccess.allowFrom`) }),
       }),
-      checkAsApp: crowdApplicationCheck(app, deps.checkAsApp(app)),
+      checkAsApp: deps.checkAsApp(app),
       upstream: deps.forwarder.upstreamOf(app),
     }),
   );
@@ -113,10 +113,4 @@ export function buildAccessControl(config: RuntimeConfig, deps: AccessControlDep
     logoutRedirectUrl: config.logout.redirectUrl,
   });
   return { sites, gate, slo, forgetSession: (token) => sessionJudge.forget(token) };
-}
-
-/** An app that names a Crowd application must get its check: without it, sessions would not be validated as the app does. */
-function crowdApplicationCheck(app: AppConfig, check: ForwardRequestSite['checkAsApp']): ForwardRequestSite['checkAsApp'] {
-  if (app.crowdApplication !== undefined && check === undefined) throw new TypeError(`no apps[].crowdApplication check was built for app "${app.name}"`);
-  return check;
 }

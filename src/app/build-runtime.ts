@@ -155,8 +155,10 @@ export function buildRuntime(config: RuntimeConfig, deps: RuntimeDeps): Runtime 
   });
   /** apps[].crowdApplication: each app's check, built once (the router hands it over with the app's site). */
   const checkAsApp = (app: AppConfig): ForwardRequestSite['checkAsApp'] => {
+    // Decided by the app's own configuration, so an app naming a Crowd application can never go unchecked.
+    if (app.crowdApplication === undefined) return undefined;
     const entry = appClients.find((candidate) => candidate.app === app.name);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) throw new TypeError(`no apps[].crowdApplication client was built for app "${app.name}"`);
     const checked = { name: app.name, crowdApplication: entry.crowdApplication };
     return async (user, token, clientIp) => {
       const { factors, cacheKey } = validationFactors(clientIp);
